@@ -1,0 +1,1 @@
+"""Simulated platforms: real evidence formats signed by locally generated roots."""
