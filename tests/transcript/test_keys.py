@@ -125,7 +125,6 @@ def test_flipping_any_signature_byte_fails() -> None:
 
 
 def test_signing_key_cannot_be_serialised() -> None:
-
     key = SigningKey.generate()
     with pytest.raises(TypeError):
         pickle.dumps(key)
