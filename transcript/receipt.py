@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +26,7 @@ import orjson
 from transcript.canonical import CanonicalizationError, canonical_json_fast
 from transcript.digest import receipt_digest
 from transcript.errors import MalformedReceipt, SignatureInvalid
-from transcript.hexfields import ZERO_HASH, is_hex64, is_lower_hex, is_uint
+from transcript.hexfields import MAX_JSON_INT, ZERO_HASH, is_hex64, is_lower_hex, is_uint
 from transcript.keys import PublicKeyVerifier, SigningKey, parse_address, recover_address
 
 RECEIPT_TYPE = "veritee.receipt.v1"
@@ -90,8 +91,91 @@ def _is_checksummed(address: str) -> bool:
         return False
 
 
+_HEX_FIELDS = re.compile(r"(?:[0-9a-f]{64}\|){4}").fullmatch
+_OPT_HEX_PAIR = re.compile(r"(?:[0-9a-f]{64}|None)\|(?:[0-9a-f]{64}|None)").fullmatch
+_NONE = type(None)
+# Canonical (sorted) key order, as it arrives in the canonical wire form.
+_BODY_ORDER = tuple(sorted(_BODY_KEYS))
+_UPSTREAM_ORDER = tuple(sorted(_UPSTREAM_KEYS))
+# The field types allowed in that order (null allowed where the spec says so).
+_BODY_TYPES = frozenset(
+    tuple(types)
+    for caller in (str, _NONE)
+    for nonce in (str, _NONE)
+    for usage in (dict, _NONE)
+    for types in [
+        [caller, nonce, int, str, str, str, str, str, int, str, str, bool, int, str, dict, usage]
+    ]
+)
+_UPSTREAM_TYPES = frozenset(
+    (host, model, provider, request_id, response_sha, spki, status)
+    for host in (str,)
+    for model in (str, _NONE)
+    for provider in (str,)
+    for request_id in (str, _NONE)
+    for response_sha in (str, _NONE)
+    for spki in (str, _NONE)
+    for status in (int, _NONE)
+)
+
+
+def _looks_valid(data: dict[str, Any]) -> bool:
+    """A shortcut for canonical input: True only when every rule of the detailed checks holds.
+
+    It relies on canonical key order, checks all types at once, then the value ranges.
+    False just means "run the detailed checks", which name the offending field; the
+    property-based tests in ``tests/transcript/test_receipt.py`` keep the two in step.
+    """
+    if tuple(data) != _BODY_ORDER or tuple(map(type, data.values())) not in _BODY_TYPES:
+        return False
+    up = data["upstream"]
+    if tuple(up) != _UPSTREAM_ORDER or tuple(map(type, up.values())) not in _UPSTREAM_TYPES:
+        return False
+    seq, status, up_status, usage = data["seq"], data["http_status"], up["status"], data["usage"]
+    return (
+        data["type"] == RECEIPT_TYPE
+        and _is_checksummed(data["signer"])
+        and _HEX_FIELDS(
+            f"{data['keyset']}|{data['prev']}|{data['request_sha256']}|{data['response_sha256']}|"
+        )
+        is not None
+        and _OPT_HEX_PAIR(f"{up['spki_sha256']}|{up['response_sha256']}") is not None
+        and 1 <= seq <= MAX_JSON_INT
+        and (seq != 1 or data["prev"] == ZERO_HASH)
+        and 0 <= data["time_ms"] <= MAX_JSON_INT
+        and data["status"] in STATUSES
+        and 100 <= status <= 599
+        and (up_status is None or 100 <= up_status <= 599)
+        and all(
+            t is None or 0 < len(t) <= MAX_TEXT
+            for t in (
+                data["model"],
+                data["client_nonce"],
+                data["caller"],
+                up["provider"],
+                up["host"],
+                up["request_id"],
+                up["model"],
+            )
+        )
+        and (
+            usage is None
+            or all(
+                type(k) is str and k and k.isascii() and type(v) is int and 0 <= v <= MAX_JSON_INT
+                for k, v in usage.items()
+            )
+        )
+    )
+
+
 def validate_body(data: object) -> None:
     """Check every field of a decoded receipt body; raise :class:`MalformedReceipt` naming it."""
+    if type(data) is dict and _looks_valid(data):
+        return
+    _validate_in_detail(data)
+
+
+def _validate_in_detail(data: object) -> None:
     if type(data) is not dict:
         raise MalformedReceipt("a receipt body must be a JSON object", field="body")
     if data.keys() != _BODY_KEYS:
@@ -394,18 +478,28 @@ def parse_receipt(data: bytes | str | Mapping[str, Any]) -> Receipt:
     return _from_mapping(data, None)
 
 
+_SIG_HEX = re.compile(rb"[0-9a-f]{130}").fullmatch
+
+
 def _parse_bytes(raw: bytes) -> Receipt:
     raw = raw.strip()
-    body_bytes: bytes | None = None
-    if raw.startswith(_FAST_HEAD) and len(raw) > len(_FAST_HEAD) + _FAST_TAIL_LEN:
-        tail = raw[-_FAST_TAIL_LEN:]
-        if tail.startswith(b',"sig":"') and tail.endswith(b'"}'):
-            body_bytes = raw[len(_FAST_HEAD) : -_FAST_TAIL_LEN]
     try:
-        if body_bytes is not None:
+        if (
+            raw.startswith(_FAST_HEAD)
+            and raw.endswith(b'"}')
+            and raw[-_FAST_TAIL_LEN:].startswith(b',"sig":"')
+            and len(raw) > len(_FAST_HEAD) + _FAST_TAIL_LEN
+        ):
+            sig_hex = raw[-_FAST_TAIL_LEN + 8 : -2]
+            body_bytes = raw[len(_FAST_HEAD) : -_FAST_TAIL_LEN]
             body = orjson.loads(body_bytes)
-            sig = raw[-_FAST_TAIL_LEN + 8 : -2].decode("ascii")
-            return _from_parts(body, sig, body_bytes)
+            if _SIG_HEX(sig_hex) is None:
+                raise MalformedReceipt("must be 130 lowercase hex digits", field="sig")
+            return Receipt(
+                body=ReceiptBody.from_dict(body),
+                signature=binascii.unhexlify(sig_hex),
+                body_hash=hashlib.sha256(body_bytes).digest(),
+            )
         return _from_mapping(orjson.loads(raw), None)
     except orjson.JSONDecodeError as exc:
         raise MalformedReceipt(f"not valid JSON: {exc}") from None

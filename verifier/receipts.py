@@ -18,6 +18,7 @@ from typing import Any
 
 from attestation.keyset import Keyset
 from transcript.chain import ChainReport, check_chain
+from transcript.digest import receipt_digest
 from transcript.errors import MalformedReceipt, SignatureInvalid
 from transcript.keys import PublicKeyVerifier
 from transcript.receipt import Receipt, parse_receipt
@@ -103,8 +104,9 @@ def verify_receipt_log(
 
     ``start_seq=None`` treats the log as a window (its first seq need not be 1).
     """
-    by_address: Mapping[str, tuple[Keyset, bytes, PublicKeyVerifier]] = {
-        k.signing_address: (k, k.hash(), PublicKeyVerifier(k.signing_public_key)) for k in keysets
+    by_address: Mapping[str, tuple[Keyset, str, PublicKeyVerifier]] = {
+        k.signing_address: (k, k.hash().hex(), PublicKeyVerifier(k.signing_public_key))
+        for k in keysets
     }
     report = ReceiptLogReport()
     per_signer: dict[str, list[Receipt]] = {}
@@ -128,16 +130,17 @@ def verify_receipt_log(
                 )
             )
             continue
-        keyset, keyset_hash, verifier = known
+        keyset, keyset_hex, verifier = known
         try:
-            receipt.verify(verifier)
+            verifier.verify(receipt_digest(receipt.body_hash), receipt.signature)
         except SignatureInvalid as exc:
+            reason = f"receipt {receipt.id} (seq {body.seq}): {exc}"
             report.problems.append(
-                ReceiptProblem(number, "receipt.signature", str(exc), receipt.id, body.seq)
+                ReceiptProblem(number, "receipt.signature", reason, receipt.id, body.seq)
             )
             continue
         report.signatures_ok += 1
-        if body.keyset != keyset_hash.hex():
+        if body.keyset != keyset_hex:
             report.problems.append(
                 ReceiptProblem(
                     number,

@@ -28,6 +28,7 @@ from transcript import (
     sign_receipt,
 )
 from transcript.hexfields import ZERO_HASH
+from transcript.receipt import _looks_valid, _validate_in_detail
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "receipt-v1.json").read_text())
 
@@ -225,3 +226,34 @@ def test_mutated_bodies_are_valid_or_malformed(changes: dict[str, object]) -> No
     if receipt.body.to_dict() != good_dict()["body"]:
         with pytest.raises(SignatureInvalid):
             receipt.verify()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(sorted(good_dict()["body"])), json_values, max_size=4),
+    st.dictionaries(
+        st.sampled_from(sorted(good_dict()["body"]["upstream"])), json_values, max_size=3
+    ),
+)
+def test_the_validation_shortcut_never_accepts_what_the_detailed_checks_reject(
+    changes: dict[str, object], upstream_changes: dict[str, object]
+) -> None:
+    body = good_dict()["body"]
+    body["upstream"].update(upstream_changes)
+    body.update(changes)
+    body = orjson.loads(rfc8785.dumps(body)) if _canonicalisable(body) else body
+    if _looks_valid(body):
+        _validate_in_detail(body)  # must not raise
+
+
+def test_the_shortcut_takes_genuine_bodies() -> None:
+    for receipt in make_chain(3):
+        assert _looks_valid(orjson.loads(receipt.body.canonical()))
+
+
+def _canonicalisable(value: object) -> bool:
+    try:
+        rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+        return False
+    return True
