@@ -1,0 +1,51 @@
+"""Where receipts, checkpoints and tenant keys are kept: SQLite, PostgreSQL, or memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.settings import StoreSettings
+from gateway.store.base import (
+    ApiKeyRecord,
+    CheckpointStore,
+    ReceiptQuery,
+    ReceiptStore,
+    Store,
+    StoredCheckpoint,
+    StoredReceipt,
+    TenantStore,
+    Verdict,
+)
+
+__all__ = [
+    "ApiKeyRecord",
+    "CheckpointStore",
+    "ReceiptQuery",
+    "ReceiptStore",
+    "Store",
+    "StoredCheckpoint",
+    "StoredReceipt",
+    "TenantStore",
+    "Verdict",
+    "open_store",
+]
+
+
+def open_store(
+    settings: StoreSettings, *, on_commit: Callable[[int, float], None] | None = None
+) -> Store:
+    """The backend ``settings.url`` names (not yet opened: call ``await store.open()``)."""
+    url = settings.url
+    if url.startswith("sqlite:///"):
+        from gateway.store.sqlite import SqliteStore  # noqa: PLC0415
+
+        return SqliteStore(
+            Path(url.removeprefix("sqlite:///")),
+            synchronous=settings.sqlite_synchronous,
+            batch_max=settings.batch_max,
+            on_commit=on_commit,
+        )
+    from gateway.store.postgres import PostgresStore  # noqa: PLC0415
+
+    return PostgresStore(url, batch_max=settings.batch_max, on_commit=on_commit)
