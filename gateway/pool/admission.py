@@ -17,7 +17,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -52,6 +52,12 @@ def _error_message(raw: bytes) -> str:
         return str(data["error"]["message"])[:200]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return raw[:200].decode("utf-8", "replace")
+
+
+class Attests(Protocol):
+    async def attest(self, base_url: str) -> tuple[Identity, frozenset[str]]:
+        """Verify the enclave at ``base_url``; its identity and models, or AdmissionFailed."""
+        ...
 
 
 class Attester:

@@ -16,7 +16,7 @@ from typing import Any
 from gateway.clock import Monotonic
 from gateway.obs.logs import event
 from gateway.obs.metrics import Metrics
-from gateway.pool.admission import AdmissionFailed, Attester
+from gateway.pool.admission import AdmissionFailed, Attests
 from gateway.pool.balancer import Balancer
 from gateway.pool.member import Member, State
 from gateway.settings import AttestationSettings, EnclaveSettings, HealthSettings
@@ -30,7 +30,7 @@ class Pool:
         self,
         enclaves: Sequence[EnclaveSettings],
         *,
-        attester: Attester,
+        attester: Attests,
         balancer: Balancer,
         health: HealthSettings,
         attestation: AttestationSettings,

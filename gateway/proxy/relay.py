@@ -101,6 +101,9 @@ class StreamRelay:
                 if first:
                     first = False
                     self._metrics.ttft_seconds.observe(time.perf_counter() - call.started)
+        out = tap.end()
+        if out:
+            await send({"type": "http.response.body", "body": out, "more_body": True})
 
     async def _end(self, tap: StreamTap, problem: str | None, send: Any) -> None:
         member, call = self._member, self._call

@@ -108,6 +108,12 @@ class StreamTap:
                     out.append(raw)
         return b"".join(out)
 
+    def end(self) -> bytes:
+        """The stream ended properly: a CR left at the very end was a line end after all."""
+        if self._pending.endswith(b"\r"):
+            return self.feed(b"\n")
+        return b""
+
     @property
     def response_sha256(self) -> str:
         """sha256 of every byte before the receipt event (what the receipt must commit to)."""
