@@ -28,7 +28,7 @@ from typing import Any
 
 from enclave.dialects.base import StreamTranslator, error_event
 from enclave.receipts import LoggedReceipt
-from enclave.sse import DONE, SseParser, data_event
+from enclave.sse import DONE, SseEvent, SseParser, data_event
 from enclave.upstream.transport import Reply, UpstreamCut
 from transcript.receipt import Status
 
@@ -87,26 +87,33 @@ class SignedStream:
         """Forward events until the upstream ends; return the status and any error event."""
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         parser = SseParser()
-        translator = self._translator
         try:
             async for chunk in self._reply.chunks():
-                try:
-                    out = b"".join([translator.feed(event) for event in parser.feed(chunk)])
-                except Exception:  # a bug in translation must still end in a receipt
-                    log.exception("stream translation failed")
+                if not await self._forward(parser.feed(chunk), send):
                     return "truncated", _cut("the enclave failed to translate the stream")
-                if out:
-                    self._hash.update(out)
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            if not await self._forward(parser.close(), send):
+                return "truncated", _cut("the enclave failed to translate the stream")
         except UpstreamCut as exc:
             reason = str(exc)
         else:
-            if translator.done:
+            if self._translator.done:
                 return "complete", b""
             reason = "the upstream ended the stream before it was complete"
-        if translator.failed:
+        if self._translator.failed:
             return "upstream_error", b""
         return "truncated", _cut(reason)
+
+    async def _forward(self, events: list[SseEvent], send: Any) -> bool:
+        """Translate and send ``events``; False if translation failed (a bug, logged)."""
+        try:
+            out = b"".join([self._translator.feed(event) for event in events])
+        except Exception:  # a bug in translation must still end in a receipt
+            log.exception("stream translation failed")
+            return False
+        if out:
+            self._hash.update(out)
+            await send({"type": "http.response.body", "body": out, "more_body": True})
+        return True
 
 
 def _cut(message: str) -> bytes:

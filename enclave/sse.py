@@ -25,7 +25,7 @@ class SseEvent:
 class SseParser:
     """Feed bytes as they arrive; get back the events they complete."""
 
-    __slots__ = ("_buf", "_data", "_event", "_scan", "_start")
+    __slots__ = ("_buf", "_closed", "_data", "_event", "_scan", "_start")
 
     def __init__(self) -> None:
         self._buf = b""
@@ -33,6 +33,7 @@ class SseParser:
         self._scan = 0  # where the next unread line begins
         self._event: str | None = None
         self._data: list[bytes] | None = None
+        self._closed = False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         buf = self._buf + chunk if self._buf else chunk
@@ -43,9 +44,9 @@ class SseParser:
             lf = buf.find(b"\n", pos)
             cr = buf.find(b"\r", pos, lf if lf >= 0 else size)
             if cr >= 0:
-                if cr + 1 == size:
+                if cr + 1 == size and not self._closed:
                     break  # a CR at the very end: wait to see if an LF follows
-                end, nxt = cr, cr + 2 if buf[cr + 1] == 0x0A else cr + 1
+                end, nxt = cr, cr + 2 if cr + 1 < size and buf[cr + 1] == 0x0A else cr + 1
             elif lf >= 0:
                 end, nxt = lf, lf + 1
             else:
@@ -63,6 +64,11 @@ class SseParser:
         self._scan = pos - self._start
         self._start = 0
         return events
+
+    def close(self) -> list[SseEvent]:
+        """The stream ended: a CR held back at the end now ends its line."""
+        self._closed = True
+        return self.feed(b"")
 
     def leftover(self) -> bytes:
         """Bytes of an event that never ended (what a cut stream leaves behind)."""

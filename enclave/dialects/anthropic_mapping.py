@@ -35,7 +35,8 @@ def openai_usage(usage: object) -> dict[str, Any]:
     """OpenAI ``usage`` from Anthropic ``usage`` (see the module docstring)."""
     u = usage if type(usage) is dict else {}
     cached = _count(u.get("cache_read_input_tokens"))
-    prompt = _count(u.get("input_tokens")) + _count(u.get("cache_creation_input_tokens")) + cached
+    written = _count(u.get("cache_creation_input_tokens"))
+    prompt = _count(u.get("input_tokens")) + written + cached
     completion = _count(u.get("output_tokens"))
     return {
         "prompt_tokens": prompt,
