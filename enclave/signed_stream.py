@@ -96,11 +96,11 @@ class SignedStream:
         except UpstreamCut as exc:
             reason = str(exc)
         else:
-            if self._translator.done:
-                return "complete", b""
             reason = "the upstream ended the stream before it was complete"
-        if self._translator.failed:
+        if self._translator.failed:  # the client already has the upstream's error
             return "upstream_error", b""
+        if self._translator.done:
+            return "complete", b""
         return "truncated", _cut(reason)
 
     async def _forward(self, events: list[SseEvent], send: Any) -> bool:

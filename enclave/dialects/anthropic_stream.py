@@ -14,6 +14,9 @@ Anthropic event            OpenAI chunk(s)
 ``error``                  an OpenAI error event; the stream failed
 ``ping``, thinking...      nothing
 =========================  ==================================================================
+
+A ``data`` payload that is not a JSON object cannot be translated: it ends the
+translation with an error event (the stream failed); later events are ignored.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ class AnthropicStream:
         self._tools_called = False
 
     def feed(self, event: SseEvent) -> bytes:
-        if event.data is None or self.done:
+        if event.data is None or self.done or self.failed:
             return b""
         try:
             data = orjson.loads(event.data)
         except orjson.JSONDecodeError:
-            return b""
+            data = None
         if type(data) is not dict:
-            return b""
+            self.failed = True
+            return error_event("the upstream sent a malformed event", type="upstream_error")
         kind = data.get("type")
         handler = getattr(self, f"_on_{kind}", None) if type(kind) is str else None
         return handler(data) if handler is not None else b""

@@ -62,7 +62,11 @@ class OpenAIExchange:
 
 
 class PassThrough:
-    """Forwards every upstream event unchanged except ``[DONE]``, which the proxy adds."""
+    """Forwards every upstream event unchanged except ``[DONE]``, which the proxy adds.
+
+    The stream ``failed`` when the upstream sent an error chunk or a ``data`` line that is
+    not a JSON object; either is still forwarded byte for byte.
+    """
 
     __slots__ = ("done", "failed", "upstream_model", "usage")
 
@@ -82,8 +86,10 @@ class PassThrough:
         try:
             chunk: Any = orjson.loads(data)
         except orjson.JSONDecodeError:
-            return event.raw
-        if type(chunk) is dict:
+            chunk = None
+        if type(chunk) is not dict:
+            self.failed = True  # forwarded as sent; the receipt says the upstream misbehaved
+        else:
             if self.upstream_model is None:
                 self.upstream_model = receipt_text(chunk.get("model"))
             if chunk.get("error") is not None:

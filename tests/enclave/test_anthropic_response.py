@@ -246,3 +246,11 @@ def test_an_error_event_fails_the_stream() -> None:
     assert chunks[-1] == {
         "error": {"message": "busy", "type": "overloaded_error", "param": None, "code": None}
     }
+
+
+def test_a_malformed_event_fails_the_stream_and_ends_translation() -> None:
+    stream = start() + b'data: {"type": "content_blo\n\n' + sse("message_stop")
+    translator, chunks = translate(stream)
+    assert translator.failed
+    assert not translator.done, "events after the malformed one are ignored"
+    assert chunks[-1]["error"]["message"] == "the upstream sent a malformed event"

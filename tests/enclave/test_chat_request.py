@@ -9,13 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enclave.chat_request import parse_chat_request
+from enclave.chat_request import ChatRequest, parse_chat_request
 from enclave.errors import ApiError
 
 GOOD = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def parse(body: object, nonce: list[str] | None = None, caller: list[str] | None = None):  # type: ignore[no-untyped-def]
+def parse(
+    body: object, nonce: list[str] | None = None, caller: list[str] | None = None
+) -> ChatRequest:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
     return parse_chat_request(raw, nonce=nonce or [], caller=caller or [])
 
