@@ -118,8 +118,16 @@ class AiohttpTransport:
 
 
 def _peer_spki(resp: aiohttp.ClientResponse) -> str | None:
+    """The SPKI hash of the certificate on the connection that carried ``resp``.
+
+    A small answer can arrive whole with its headers, in which case aiohttp has already
+    returned the connection to the pool and ``resp.connection`` is None; the response
+    still holds the protocol it was read from (``_protocol``, set for every response),
+    whose transport is the TLS connection.
+    """
     connection = resp.connection
-    transport = connection.transport if connection is not None else None
+    protocol = connection.protocol if connection is not None else getattr(resp, "_protocol", None)
+    transport = getattr(protocol, "transport", None)
     ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
     if ssl_object is None:
         return None
