@@ -69,7 +69,8 @@ class SignedStream:
             status, tail = await self._pump(send)
         except BaseException as exc:  # cancelled, or the client connection failed
             self._reply.close()
-            self._finish("truncated", self._hash.hexdigest(), self._translator)
+            status = "upstream_error" if self._translator.failed else "truncated"
+            self._finish(status, self._hash.hexdigest(), self._translator)
             if isinstance(exc, asyncio.CancelledError) and disconnected.is_set() and task:
                 task.uncancel()
                 return
@@ -84,22 +85,25 @@ class SignedStream:
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     async def _pump(self, send: Any) -> tuple[Status, bytes]:
-        """Forward events until the upstream ends; return the status and any error event."""
+        """Forward events until the stream ends; return the status and any error event."""
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         parser = SseParser()
+        translator = self._translator
+        reason = "the upstream ended the stream before it was complete"
         try:
             async for chunk in self._reply.chunks():
                 if not await self._forward(parser.feed(chunk), send):
                     return "truncated", _cut("the enclave failed to translate the stream")
-            if not await self._forward(parser.close(), send):
-                return "truncated", _cut("the enclave failed to translate the stream")
+                if translator.ended:
+                    break
+            else:
+                if not await self._forward(parser.close(), send):
+                    return "truncated", _cut("the enclave failed to translate the stream")
         except UpstreamCut as exc:
             reason = str(exc)
-        else:
-            reason = "the upstream ended the stream before it was complete"
-        if self._translator.failed:  # the client already has the upstream's error
+        if translator.failed:  # the client already has the upstream's error
             return "upstream_error", b""
-        if self._translator.done:
+        if translator.done:
             return "complete", b""
         return "truncated", _cut(reason)
 

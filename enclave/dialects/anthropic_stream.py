@@ -46,8 +46,12 @@ class AnthropicStream:
         self._json_blocks: set[int] = set()
         self._tools_called = False
 
+    @property
+    def ended(self) -> bool:
+        return self.done or self.failed
+
     def feed(self, event: SseEvent) -> bytes:
-        if event.data is None or self.done or self.failed:
+        if event.data is None or self.ended:
             return b""
         try:
             data = orjson.loads(event.data)

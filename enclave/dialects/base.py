@@ -39,12 +39,26 @@ class Answer:
 
 
 class StreamTranslator(Protocol):
-    done: bool
-    """The upstream ended the stream properly (OpenAI ``[DONE]``, Anthropic ``message_stop``)."""
-    failed: bool
-    """The upstream reported an error inside the stream (forwarded as an error event)."""
-    usage: dict[str, int] | None
-    upstream_model: str | None
+    @property
+    def done(self) -> bool:
+        """The upstream ended the stream properly (``[DONE]``, ``message_stop``)."""
+        ...
+
+    @property
+    def failed(self) -> bool:
+        """The upstream reported an error or sent a malformed event (the client has seen it)."""
+        ...
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more will be forwarded: the proxy stops reading and signs now."""
+        ...
+
+    @property
+    def usage(self) -> dict[str, int] | None: ...
+
+    @property
+    def upstream_model(self) -> str | None: ...
 
     def feed(self, event: SseEvent) -> bytes:
         """The client bytes (whole SSE events) for one upstream event; may be empty."""

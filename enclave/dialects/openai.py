@@ -70,6 +70,10 @@ class PassThrough:
 
     __slots__ = ("done", "failed", "upstream_model", "usage")
 
+    @property
+    def ended(self) -> bool:
+        return self.done
+
     def __init__(self) -> None:
         self.done = False
         self.failed = False

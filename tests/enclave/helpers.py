@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 
 from enclave.identity import Identity, create_identity
-from enclave.receipts import Outcome
+from enclave.receipts import LoggedReceipt, Outcome, ReceiptLog
 from transcript.receipt import Upstream
 
 DIGEST = "sha256:" + "ab" * 32
@@ -40,3 +41,14 @@ def outcome(n: int = 0, **changes: object) -> Outcome:
     }
     fields.update(changes)
     return Outcome(**fields)  # type: ignore[arg-type]
+
+
+def next_receipt(log: ReceiptLog, after_seq: int, *, within: float = 10.0) -> LoggedReceipt:
+    """The receipt ``after_seq + 1``, once signed: a client that stops reading at an error
+    event may return before the enclave has signed (it signs when it notices)."""
+    deadline = time.monotonic() + within
+    while log.last_seq <= after_seq:
+        assert time.monotonic() < deadline, f"no receipt after seq {after_seq}"
+        time.sleep(0.005)
+    assert log.last_seq == after_seq + 1, "exactly one receipt per exchange"
+    return log.since(after_seq, 1)[0]
