@@ -8,6 +8,7 @@ admitted by hand here; admission itself is tested against real enclaves.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -77,7 +78,9 @@ class SigningEnclave:
         body = request.body or b""
         stream = bool(orjson.loads(body).get("stream"))
         if step == "cut":
-            return FakeReply(200, {"content-type": "text/event-stream"}, [b"data: {}\n\n"], cut=True)
+            return FakeReply(
+                200, {"content-type": "text/event-stream"}, [b"data: {}\n\n"], cut=True
+            )
         if stream and step == "ok":
             return self.stream_reply(body, [b'data: {"n":1}\n\n', b'data: {"n":2}\n\n'])
         status, retry_after = (200, None) if step in ("ok", "unsigned") else step
@@ -93,7 +96,9 @@ class SigningEnclave:
             headers["retry-after"] = str(retry_after)
         return FakeReply(status, headers, [answer])
 
-    def stream_reply(self, request: bytes, events: Sequence[bytes], *, hold: asyncio.Event | None = None) -> FakeReply:
+    def stream_reply(
+        self, request: bytes, events: Sequence[bytes], *, hold: asyncio.Event | None = None
+    ) -> FakeReply:
         async def chunks() -> AsyncIterator[bytes]:
             sent = b""
             for i, event in enumerate(events):
@@ -102,15 +107,15 @@ class SigningEnclave:
                 sent += event
                 yield event
             tail = b"data: [DONE]\n\n"
-            wire = self.receipt(request, sent + tail, status="complete", http_status=200, stream=True)
+            wire = self.receipt(
+                request, sent + tail, status="complete", http_status=200, stream=True
+            )
             yield tail + b"event: veritee-receipt\ndata: " + wire + b"\n\n"
 
         return FakeReply(200, {"content-type": "text/event-stream"}, chunks())
 
 
 def _b64(raw: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 

@@ -91,7 +91,9 @@ def test_a_refused_connection_fails_over_and_takes_the_enclave_out() -> None:
         ("unsigned", None),
     ],
 )
-def test_a_bad_or_missing_receipt_ejects_and_fails_over(misbehave: str, verdict: str | None) -> None:
+def test_a_bad_or_missing_receipt_ejects_and_fails_over(
+    misbehave: str, verdict: str | None
+) -> None:
     rig = Rig(2)
     bad = rig.enclaves[0]
     if misbehave == "foreign_key":
@@ -116,7 +118,7 @@ def test_a_bad_or_missing_receipt_ejects_and_fails_over(misbehave: str, verdict:
 def test_retryable_statuses_are_retried_and_every_receipt_kept() -> None:
     rig = Rig(1)
     rig.enclaves[0].script = [(503, 0), (429, 0)]
-    answer, stored = rig.forward(call := rig.call())
+    answer, _stored = rig.forward(call := rig.call())
     assert isinstance(answer, Response) and answer.status_code == 200
     assert call.attempts == 3
     assert [r.status for r in rig.stored()] == ["upstream_error", "upstream_error", "complete"]
@@ -192,8 +194,10 @@ def test_a_stream_is_relayed_with_the_receipt_last() -> None:
     rig = Rig(1)
     client = stream(rig)
     assert client.messages[0]["status"] == 200
-    assert client.body.startswith(b'data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\nevent: veritee-receipt')
-    [(status, stored, problem)] = rig.finished
+    assert client.body.startswith(
+        b'data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\nevent: veritee-receipt'
+    )
+    [(_status, stored, problem)] = rig.finished
     assert stored is not None and stored.verified and stored.stream and problem is None
     assert rig.member("a").outstanding == 0
 

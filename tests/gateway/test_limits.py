@@ -8,14 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.errors import ApiError
 from gateway.store.base import ApiKeyRecord
 from gateway.tenants.limits import Decision, MemoryLimiter, decide, duration
 from gateway.tenants.redis_limits import RedisLimiter
-from tests.helpers.services import Service
+from tests.helpers.services import Service, free_port
 
 
 def key(rpm: int | None = None, tpm: int | None = None, key_id: str = "key_a") -> ApiKeyRecord:
-    return ApiKeyRecord(key_id=key_id, tenant="t", key_sha256="0" * 64, created_ms=0, rpm=rpm, tpm=tpm)
+    return ApiKeyRecord(
+        key_id=key_id, tenant="t", key_sha256="0" * 64, created_ms=0, rpm=rpm, tpm=tpm
+    )
 
 
 class Clock:
@@ -26,7 +29,9 @@ class Clock:
         return self.now
 
 
-def admit_many(limiter: MemoryLimiter | RedisLimiter, record: ApiKeyRecord, n: int) -> list[Decision]:
+def admit_many(
+    limiter: MemoryLimiter | RedisLimiter, record: ApiKeyRecord, n: int
+) -> list[Decision]:
     async def main() -> list[Decision]:
         return [await limiter.admit(record) for _ in range(n)]
 
@@ -133,9 +138,6 @@ def test_redis_limits_match_the_rule(redis_service: Service) -> None:
 
 
 def test_redis_down_refuses_with_503() -> None:
-    from gateway.errors import ApiError
-    from tests.helpers.services import free_port
-
     async def main() -> None:
         limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", window_seconds=60)
         try:

@@ -66,8 +66,10 @@ def run(make: Callable[[], Store], job: Callable[[Store], Awaitable[Any]]) -> An
 def test_receipts_round_trip_and_queries(make_store: Callable[[], Store]) -> None:
     async def job(store: Store) -> None:
         await store.put_receipts(
-            [receipt(i, tenant="acme" if i % 2 else "zeta", model="m1" if i < 5 else "m2")
-             for i in range(1, 11)]  # fmt: skip
+            [
+                receipt(i, tenant="acme" if i % 2 else "zeta", model="m1" if i < 5 else "m2")
+                for i in range(1, 11)
+            ]
         )
         one = await store.get_receipt(receipt(3).id)
         assert one is not None

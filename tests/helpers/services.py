@@ -33,7 +33,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+def wait_for_port(
+    port: int, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0
+) -> None:
     """Wait until something accepts connections on ``port`` (or the process dies)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
