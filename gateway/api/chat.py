@@ -24,7 +24,7 @@ from gateway.errors import ApiError
 from gateway.obs.logs import event
 from gateway.obs.metrics import Metrics
 from gateway.pool.pool import Pool
-from gateway.proxy.call import FORWARDED, Call
+from gateway.proxy.call import CALLER, FORWARDED, Call
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.relay import StreamRelay
 from gateway.store.base import StoredReceipt
@@ -126,11 +126,11 @@ class ChatEndpoint:
                     "rate limit reached for this API key; retry after the time in retry-after",
                     type="rate_limit_error", code="rate_limit_exceeded", headers=limits,
                 )  # fmt: skip
-            headers = {"content-type": "application/json"}
+            headers = {"content-type": "application/json", CALLER: key.key_id}
             for name in FORWARDED[1:]:
                 value = request.headers.get(name)
                 if value is not None:
-                    headers[name] = value
+                    headers[name] = value  # a caller binding the client chose wins
             call = Call(
                 request_id=request_id, key=key, model=model, stream=stream, body=body,
                 body_sha256=hashlib.sha256(body).hexdigest(), upstream_headers=headers,
@@ -141,7 +141,7 @@ class ChatEndpoint:
         except ApiError as exc:
             self._account(model, exc.status, started, stream=False)
             if self._request_log:
-                event(log, "request refused", request_id=request_id, model=model,
+                event(log, "request refused", request_id=request_id, model=self._known(model),
                       status=exc.status, code=exc.code)  # fmt: skip
             return error_response(exc, ids)
         if isinstance(answer, Response):
@@ -183,8 +183,11 @@ class ChatEndpoint:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
+    def _known(self, model: str) -> str:
+        """``model`` if an enclave serves it: a client's text never reaches logs or labels."""
+        return model if self._pool.serves(model) else "other"
+
     def _account(self, model: str, status: int, started: float, *, stream: bool) -> None:
         label = "true" if stream else "false"
-        known = model if self._pool.serves(model) else "other"  # clients cannot mint labels
-        self._metrics.requests.labels(known, str(status), label).inc()
+        self._metrics.requests.labels(self._known(model), str(status), label).inc()
         self._metrics.request_seconds.labels(label).observe(time.perf_counter() - started)

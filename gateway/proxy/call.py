@@ -15,8 +15,11 @@ HOP_HEADERS = frozenset(
         "proxy-connection", "te", "trailer", "upgrade",
     }
 )  # fmt: skip
-# Client headers relayed to the enclave (the receipt records the last two).
-FORWARDED = ("content-type", "veritee-nonce", "veritee-caller")
+# Client headers relayed to the enclave (the receipt records the last two). When the client
+# sends no caller binding, the gateway sets it to the API key's id, so that the signed
+# receipt names the key the request came with (as the gateway said).
+CALLER = "veritee-caller"
+FORWARDED = ("content-type", "veritee-nonce", CALLER)
 RECEIPT_HEADER = "veritee-receipt"
 
 

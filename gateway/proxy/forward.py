@@ -108,6 +108,7 @@ class Forwarder:
             call.attempts += 1
             tried.add(member.name)
             call.enclave = member.name
+            call.reply_headers["x-veritee-enclave"] = member.name
             outcome = await self._attempt(member, call)
             if outcome.final:
                 assert outcome.answer is not None

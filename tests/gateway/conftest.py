@@ -1,9 +1,10 @@
-"""Fixtures for the gateway tests: real Redis and PostgreSQL servers, started once."""
+"""Fixtures for the gateway tests: the simulator, the simulated AMD chain, Redis, PostgreSQL."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.helpers.services import (
     start_postgres,
     start_redis,
 )
+from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
 
 _databases = itertools.count(1)
 
@@ -40,3 +42,18 @@ def postgres_service() -> Iterator[Service]:
 def pg_dsn(postgres_service: Service) -> str:
     """A fresh, empty database for one test."""
     return create_database(postgres_service, f"t{next(_databases)}")
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSim]:
+    """The upstream simulator behind TLS (its CA is what enclaves trust)."""
+    tls = self_signed(tmp_path_factory.mktemp("sim-tls"))
+    settings = SimSettings(stall_max_s=5, hold_max_s=30, epoch=1_700_000_000, seed="gateway")
+    with start_in_thread(settings, tls=tls) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def amd_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulated AMD chain's state directory: also the roots a gateway must be given."""
+    return tmp_path_factory.mktemp("sim-amd")
