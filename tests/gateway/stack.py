@@ -152,12 +152,20 @@ def _spawn(name: str, args: list[str], directory: Path, port: int, ready: str) -
     return Spawned(name, url, proc, log)
 
 
-def spawn_enclave(name: str, sim: ThreadedSim, state_dir: Path, directory: Path) -> Spawned:
-    port = free_port()
+def spawn_enclave(
+    name: str, sim: ThreadedSim, state_dir: Path, directory: Path, *, port: int | None = None
+) -> Spawned:
+    port = port or free_port()
     config = enclave_config(sim, state_dir, server={"host": "127.0.0.1", "port": port})
     path = directory / f"{name}.toml"
     path.write_text(to_toml(config))
     return _spawn(name, ["enclave", "serve", "--config", str(path)], directory, port, "/readyz")
+
+
+def respawn(old: Spawned, sim: ThreadedSim, state_dir: Path, directory: Path) -> Spawned:
+    """Start an enclave again on the address of one that died (it makes a new key)."""
+    port = int(old.url.rsplit(":", 1)[1])
+    return spawn_enclave(old.name + "-again", sim, state_dir, directory, port=port)
 
 
 def gateway_config(
@@ -275,7 +283,9 @@ def to_toml(data: dict[str, Any]) -> str:
         return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     for key, value in data.items():
-        if not isinstance(value, dict | list) or (isinstance(value, list) and value and not isinstance(value[0], dict)):
+        if not isinstance(value, dict | list) or (
+            isinstance(value, list) and value and not isinstance(value[0], dict)
+        ):
             lines.append(f"{key} = {scalar(value)}")
     for key, value in data.items():
         if isinstance(value, dict):

@@ -35,7 +35,9 @@ class Stack:
         self.url = gateway.url
 
     def client(self, tenant: str = "acme") -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=self.tenants[tenant].key, max_retries=0)
+        return openai.OpenAI(
+            base_url=self.url + "/v1", api_key=self.tenants[tenant].key, max_retries=0
+        )
 
     def identities(self) -> dict[str, dict[str, Any]]:
         states = stack.enclave_states(self.url, self.tenants["acme"].headers)
@@ -43,10 +45,14 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def gw(sim: ThreadedSim, amd_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def gw(
+    sim: ThreadedSim, amd_state: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("gw-sdk")
     enclaves = [stack.start_enclave(sim, amd_state) for _ in range(2)]
-    config = stack.gateway_config(directory, [("a", enclaves[0].url), ("b", enclaves[1].url)], amd_state)
+    config = stack.gateway_config(
+        directory, [("a", enclaves[0].url), ("b", enclaves[1].url)], amd_state
+    )
     tenants = {
         "acme": stack.add_tenant(config, "acme"),
         "narrow": stack.add_tenant(config, "narrow", models=(MODEL,)),
@@ -79,7 +85,9 @@ def test_sdk_non_streamed_with_its_receipt(gw: Stack) -> None:
     receipt = parse_receipt_header(raw.headers["veritee-receipt"])
     check_receipt(receipt, gw, request=raw.http_request.content, response=raw.content)
     assert receipt.body.status == "complete" and receipt.body.caller  # the gateway set the key id
-    stored = httpx.get(f"{gw.url}/v1/receipts/{receipt.id}", headers=gw.tenants["acme"].headers).json()
+    stored = httpx.get(
+        f"{gw.url}/v1/receipts/{receipt.id}", headers=gw.tenants["acme"].headers
+    ).json()
     assert stored["verdict"] == "verified" and stored["tenant"] == "acme"
     assert stored["request_id"] == raw.headers["x-veritee-request-id"]
     assert parse_receipt(orjson.dumps(stored["receipt"])) == receipt
@@ -97,7 +105,9 @@ def test_sdk_streamed_and_the_receipt_after_done(gw: Stack) -> None:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "raw"}], "stream": True}
     request = orjson.dumps(body)
     headers = {**gw.tenants["acme"].headers, "content-type": "application/json"}
-    with httpx.stream("POST", gw.url + "/v1/chat/completions", content=request, headers=headers) as r:
+    with httpx.stream(
+        "POST", gw.url + "/v1/chat/completions", content=request, headers=headers
+    ) as r:
         received = b"".join(r.iter_bytes())
     head, marker, tail = received.partition(b"event: veritee-receipt\n")
     assert marker and head.endswith(b"data: [DONE]\n\n")
@@ -228,7 +238,9 @@ def test_logs_never_hold_content(gw: Stack) -> None:
     logger.setLevel(logging.DEBUG)
     try:
         client = gw.client()
-        reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": secret}])
+        reply = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": secret}]
+        )
         answer = reply.choices[0].message.content or ""
         streamed = client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": secret}], stream=True
