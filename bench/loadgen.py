@@ -137,9 +137,14 @@ async def run_load(
 ) -> Result:
     """POST ``body`` to ``url`` from ``concurrency`` keep-alive connections for ``duration``."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+    host, port = (
+        parts.hostname or "127.0.0.1",
+        parts.port or (443 if parts.scheme == "https" else 80),
+    )
     lines = [f"POST {parts.path or '/'} HTTP/1.1", f"host: {parts.netloc}"]
-    lines += [f"{k}: {v}" for k, v in {"content-type": "application/json", **(headers or {})}.items()]
+    lines += [
+        f"{k}: {v}" for k, v in {"content-type": "application/json", **(headers or {})}.items()
+    ]
     lines.append(f"content-length: {len(body)}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     context = ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None

@@ -89,8 +89,14 @@ def main() -> None:
     args = parser.parse_args()
     rows = run(args.duration, args.warmup)
     RESULTS.mkdir(exist_ok=True)
-    meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
-    (RESULTS / "upstream_sim.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    meta = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    (RESULTS / "upstream_sim.json").write_text(
+        json.dumps({"meta": meta, "results": rows}, indent=2)
+    )
 
 
 if __name__ == "__main__":

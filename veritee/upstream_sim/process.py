@@ -10,10 +10,9 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from veritee.upstream_sim.server import SimEndpoint
+from veritee.upstream_sim.running import RunningSim, SimEndpoint
 from veritee.upstream_sim.settings import SimSettings
 from veritee.upstream_sim.tls import TlsFiles
 
@@ -57,31 +56,20 @@ def serve_args(settings: SimSettings) -> list[str]:
     return args
 
 
-class SubprocessSim:
+class SubprocessSim(RunningSim):
     """A running ``veritee upstream-sim serve`` child; ``stop()`` ends it (SIGTERM, then kill)."""
 
     def __init__(self, process: subprocess.Popen[str], endpoint: SimEndpoint) -> None:
         self.process = process
         self.endpoint = endpoint
 
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    @property
-    def openai_base_url(self) -> str:
-        return self.endpoint.openai_base_url
-
     def release(self, token: str) -> int:
-        """``POST /_sim/release/<token>``; returns how many requests were waiting."""
         return int(self._control("POST", f"/_sim/release/{token}")["waiting"])
 
     def waiting(self, token: str) -> int:
-        """``GET /_sim/hold/<token>``: how many requests are held on ``token`` now."""
         return int(self._control("GET", f"/_sim/hold/{token}")["waiting"])
 
     def requests(self) -> list[dict[str, Any]]:
-        """``GET /_sim/requests``: the journal, oldest first."""
         return list(self._control("GET", "/_sim/requests")["requests"])
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -102,14 +90,6 @@ class SubprocessSim:
         request = urllib.request.Request(self.base_url + path, method=method)  # noqa: S310
         with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
             return json.loads(response.read())
-
-    def __enter__(self) -> SubprocessSim:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_subprocess(
