@@ -16,25 +16,34 @@ from veritee.upstream_sim.running import RunningSim, SimEndpoint
 from veritee.upstream_sim.settings import SimSettings
 from veritee.upstream_sim.tls import TlsFiles
 
-_LINE = re.compile(
-    r"upstream-sim listening url=(?P<url>\S+)(?: ca=(?P<ca>\S+) spki_sha256=(?P<spki>[0-9a-f]+))?"
-)
+_PREFIX = "upstream-sim listening "
+
+
+def listening_line(endpoint: SimEndpoint, cert: Path | None = None) -> str:
+    """The line ``serve`` prints at start: ``upstream-sim listening url=... [ca=... ...]``."""
+    line = f"{_PREFIX}url={endpoint.base_url}"
+    if endpoint.tls:
+        line += f" ca={endpoint.ca_path or '-'} cert={cert or '-'}"
+        line += f" spki_sha256={endpoint.spki_sha256}"
+    return line
 
 
 def parse_listening_line(line: str) -> SimEndpoint:
     """The endpoint announced by ``veritee upstream-sim serve`` on its first line."""
-    match = _LINE.search(line)
-    if match is None:
+    start = line.find(_PREFIX)
+    fields = dict(
+        item.split("=", 1) for item in line[start + len(_PREFIX) :].split() if "=" in item
+    )
+    match = re.fullmatch(r"(https?)://\[?([^\]]*?)\]?:(\d+)", fields.get("url", ""))
+    if start < 0 or match is None:
         raise ValueError(f"not an upstream-sim start line: {line!r}")
-    scheme, _, rest = match["url"].partition("://")
-    host, _, port = rest.rpartition(":")
-    ca = match["ca"]
+    ca = fields.get("ca", "-")
     return SimEndpoint(
-        host=host.strip("[]"),
-        port=int(port),
-        tls=scheme == "https",
-        ca_path=Path(ca) if ca and ca != "-" else None,
-        spki_sha256=match["spki"],
+        host=match[2],
+        port=int(match[3]),
+        tls=match[1] == "https",
+        ca_path=None if ca == "-" else Path(ca),
+        spki_sha256=fields.get("spki_sha256"),
     )
 
 
