@@ -189,7 +189,7 @@ class Connection(asyncio.Protocol):
 
     def write_chunk(self, data: bytes) -> None:
         """One chunk of a chunked body (``b""`` ends the body)."""
-        self.write(b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n")
+        self.write(frame_chunk(data))
 
     async def drain(self) -> None:
         """Wait while the kernel send buffer is full (client reading slowly)."""
@@ -223,6 +223,11 @@ class Connection(asyncio.Protocol):
         self._keep_alive = False
         self.send(status, (("content-type", "application/json"),), body % message.encode())
         self.close()
+
+
+def frame_chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of a chunked body; ``b""`` gives the terminating chunk."""
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
 
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
