@@ -200,3 +200,11 @@ def test_body_that_is_not_a_json_object_is_400_in_each_dialect(conn: socket.sock
     status, _, body = reader.response()
     assert status == 400
     assert json.loads(body)["error"]["type"] == "invalid_request_error"
+
+
+def test_a_long_pipeline_is_answered_completely(conn: socket.socket) -> None:
+    count = 40  # more than the server queues before it stops reading
+    conn.sendall(b"".join(_chat(f"number {i} [[sim:latency_ms=1]]") for i in range(count)))
+    reader = Reader(conn)
+    bodies = [reader.response()[2].decode() for _ in range(count)]
+    assert all(f'\\"number {i}\\"' in body for i, body in enumerate(bodies))

@@ -6,9 +6,9 @@ Order of decisions, which fixes what a test observes:
    path Anthropic when the request has an ``anthropic-version`` header, else OpenAI. The
    request gets the next request number (ids derive from it) and enters the journal.
 3. Auth (401), route (404/405), the ``x-sim`` header (400): answered at once.
-4. The body (400 as the provider would), whose last user message may hold markers.
-5. From here ``latency_ms`` and the wire faults apply: status faults (429/500/529) replace
-   the reply; otherwise the reply is rendered and malformed-* faults corrupt it.
+4. The body, whose last user message may hold markers; a bad one gets the provider's 400.
+5. From here (the 400 of step 4 included) ``latency_ms``, ``hold`` and the faults apply:
+   status faults (429/500/529) replace the reply; malformed-* faults corrupt it.
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ class Connection(asyncio.Protocol):
         self._queue: deque[Request] = deque()
         self._task: asyncio.Task[None] | None = None
         self._busy = False
+        self._paused = False
         self._keep_alive = True
         self._refused = False
         self._writable: asyncio.Future[None] | None = None
@@ -136,7 +137,8 @@ class Connection(asyncio.Protocol):
             keep_alive=self._parser.should_keep_alive(),
         )
         self._queue.append(request)
-        if len(self._queue) > _MAX_QUEUED and self._transport:
+        if len(self._queue) > _MAX_QUEUED and self._transport and not self._paused:
+            self._paused = True
             self._transport.pause_reading()
         if not self._busy:
             self._next()
@@ -154,7 +156,8 @@ class Connection(asyncio.Protocol):
                 return
             self._end_exchange()
         self._busy = False
-        if self._transport and not self.closing:
+        if self._paused and self._transport and not self.closing:
+            self._paused = False
             self._transport.resume_reading()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
