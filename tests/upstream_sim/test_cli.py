@@ -51,12 +51,18 @@ def test_listening_line_parses() -> None:
     plain = parse_listening_line("upstream-sim listening url=http://127.0.0.1:8080\n")
     assert (plain.host, plain.port, plain.tls, plain.ca_path) == ("127.0.0.1", 8080, False, None)
     tls = parse_listening_line(
-        "upstream-sim listening url=https://[::1]:9 ca=/x/ca.pem spki_sha256=" + "ab" * 32
+        "upstream-sim listening url=https://[::1]:9 ca=/x/ca.pem cert=/x/c.pem spki_sha256="
+        + "ab" * 32
     )
     assert (tls.host, tls.port, tls.base_url) == ("::1", 9, "https://[::1]:9")
     assert tls.ca_path == Path("/x/ca.pem") and tls.spki_sha256 == "ab" * 32
-    with pytest.raises(ValueError, match="not an upstream-sim start line"):
-        parse_listening_line("hello")
+    given = parse_listening_line(
+        "upstream-sim listening url=https://h:1 ca=- cert=/c spki_sha256=0"
+    )
+    assert given.ca_path is None and given.tls
+    for bad in ("hello", "upstream-sim listening url=ftp://h:1", "upstream-sim listening"):
+        with pytest.raises(ValueError, match="not an upstream-sim start line"):
+            parse_listening_line(bad)
 
 
 @pytest.mark.parametrize(

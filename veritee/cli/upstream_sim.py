@@ -3,7 +3,7 @@
 At start it prints one line, then serves until SIGINT/SIGTERM::
 
     upstream-sim listening url=http://127.0.0.1:43117
-    upstream-sim listening url=https://127.0.0.1:43117 ca=/tmp/sim/ca.pem spki_sha256=3f...
+    upstream-sim listening url=https://127.0.0.1:43117 ca=/s/ca.pem cert=/s/cert.pem spki_sha256=..
 
 Options and per-request directives are described in ``docs/upstream-sim.md``.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from veritee.cli.exitcodes import BAD_INPUT, OK
 from veritee.upstream_sim import SimServer, SimSettings, TlsFiles, new_event_loop, self_signed
+from veritee.upstream_sim.process import listening_line
 from veritee.upstream_sim.settings import DEFAULT_SEED
 
 
@@ -76,18 +77,16 @@ def _serve(args: argparse.Namespace) -> int:
     )
     loop = new_event_loop()
     try:
-        loop.run_until_complete(_run(SimServer(settings, host=args.host, port=args.port, tls=tls)))
+        server = SimServer(settings, host=args.host, port=args.port, tls=tls)
+        loop.run_until_complete(_run(server, tls.cert if tls else None))
     finally:
         loop.close()
     return OK
 
 
-async def _run(server: SimServer) -> None:
+async def _run(server: SimServer, cert: Path | None) -> None:
     endpoint = await server.start()
-    line = f"upstream-sim listening url={endpoint.base_url}"
-    if endpoint.tls:
-        line += f" ca={endpoint.ca_path or '-'} spki_sha256={endpoint.spki_sha256}"
-    print(line, flush=True)
+    print(listening_line(endpoint, cert), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -38,6 +38,9 @@ _ERROR_TYPES = {
     ErrorKind.OVERLOADED: "overloaded_error",
 }
 _CACHE_ENTRIES = 4096
+_DELTA_EVENT = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
+)
 _DELTA_USAGE = (
     "input_tokens",
     "cache_creation_input_tokens",
@@ -197,8 +200,9 @@ def _stream_groups(
         pending += _event("content_block_start", {"index": index, "content_block": head})
         if not groups:
             pending += _event("ping", {})
+        prefix = _DELTA_EVENT % index
         for delta in deltas:
-            groups.append(pending + _event("content_block_delta", {"index": index, "delta": delta}))
+            groups.append(pending + prefix + orjson.dumps(delta) + b"}\n\n")
             pending = b""
     tail = pending if not groups else b""
     if not groups:
