@@ -1,13 +1,13 @@
-"""The real transport: one pooled aiohttp session for every enclave.
+"""An alternative transport: one pooled aiohttp session for every enclave.
 
-aiohttp was measured against httpx for this job (``bench/bench_gateway.py``, see
-``docs/benchmarks.md``): its per-request cost is several times lower, which matters on
-a path whose whole budget is one millisecond.
+``enclave_client.implementation = "aiohttp"`` selects it. The default is the leaner
+:mod:`gateway.h1_transport`; ``docs/benchmarks.md`` compares the two.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
@@ -52,18 +52,28 @@ class AiohttpReply:
 
 class AiohttpTransport:
     def __init__(
-        self, *, connect_timeout: float, read_timeout: float, max_connections: int
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_read=read_timeout
         )
         self._limit = max_connections
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._limit, limit_per_host=0, keepalive_timeout=60.0, ttl_dns_cache=300
+                limit=self._limit,
+                limit_per_host=0,
+                keepalive_timeout=4.0,
+                ttl_dns_cache=300,
+                ssl=self._ssl,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from gateway.api.receipts import receipt_routes
 from gateway.clock import Monotonic, WallMs, monotonic, wall_ms
 from gateway.envelope import error_response
 from gateway.errors import ApiError, ConfigError
+from gateway.h1_transport import H1Transport
 from gateway.obs.metrics import Metrics
 from gateway.pool.admission import Attester
 from gateway.pool.balancer import make_balancer
@@ -37,7 +39,7 @@ from gateway.pool.monitor import Monitor
 from gateway.pool.pool import Pool
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.ingest import ReceiptIngest
-from gateway.settings import AttestationSettings, Settings
+from gateway.settings import AttestationSettings, EnclaveClientSettings, Settings
 from gateway.store import Store, open_store
 from gateway.tenants.limits import Limiter, MemoryLimiter
 from gateway.tenants.registry import TenantRegistry
@@ -88,6 +90,25 @@ def load_trust(settings: AttestationSettings) -> tuple[Policy, TrustedRoots]:
     return policy, roots
 
 
+def make_transport(client: EnclaveClientSettings) -> Transport:
+    context = None
+    if client.ca_bundle is not None:
+        context = ssl.create_default_context(cafile=str(client.ca_bundle))
+    if client.implementation == "aiohttp":
+        return AiohttpTransport(
+            connect_timeout=client.connect_timeout_seconds,
+            read_timeout=client.read_timeout_seconds,
+            max_connections=client.max_connections,
+            ssl_context=context,
+        )
+    return H1Transport(
+        connect_timeout=client.connect_timeout_seconds,
+        read_timeout=client.read_timeout_seconds,
+        max_connections=client.max_connections,
+        ssl_context=context,
+    )
+
+
 def make_limiter(settings: Settings) -> Limiter:
     rl = settings.ratelimit
     if rl.redis_url:
@@ -110,12 +131,7 @@ def create_app(
     policy, roots = load_trust(settings.attestation)
     metrics = Metrics()
     own_transport = transport is None
-    client = settings.enclave_client
-    active = transport or AiohttpTransport(
-        connect_timeout=client.connect_timeout_seconds,
-        read_timeout=client.read_timeout_seconds,
-        max_connections=client.max_connections,
-    )
+    active = transport or make_transport(settings.enclave_client)
     store = store or open_store(settings.store, on_commit=metrics.observe_commit)
     limiter = limiter or make_limiter(settings)
     attester = Attester(

@@ -61,6 +61,7 @@ _POSITIVE = frozenset(
 _CHOICES: dict[str, tuple[str, ...]] = {
     "balancer.strategy": STRATEGIES,
     "store.sqlite_synchronous": ("full", "normal"),
+    "enclave_client.implementation": ("h1", "aiohttp"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 Strategy = Literal["least-outstanding", "p2c-ewma"]
 STRATEGIES: tuple[Strategy, ...] = ("least-outstanding", "p2c-ewma")
 Synchronous = Literal["full", "normal"]
+ClientImpl = Literal["h1", "aiohttp"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class RetrySettings:
 
 @dataclass(frozen=True)
 class EnclaveClientSettings:
+    implementation: ClientImpl = "h1"  # the lean httptools client, or aiohttp
     connect_timeout_seconds: float = 2.0
     read_timeout_seconds: float = 300.0
     max_connections: int = 1024
+    ca_bundle: Path | None = None  # PEM CAs for https:// enclave URLs (default: system store)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ copies merge: what a response copy knew (tenant, request id) is kept.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -119,16 +120,33 @@ class LogSync:
                 event(log, "receipts left the enclave log before they were copied",
                       logging.WARNING, enclave=member.name, signer=signer,
                       missing_from=cursor + 1, missing_to=first_held - 1)  # fmt: skip
-            raws = [_canonical(item) for item in page["data"]]
-            stored = await self._ingest.accept_log(raws, member)
-            cursor = max([cursor, *(r.seq or 0 for r in stored)])
+            entries = [_entry(item) for item in page["data"]]
+            known = await self._receipts.existing([rid for rid, _, _ in entries if rid])
+            fresh = [raw for rid, raw, _ in entries if rid not in known]
+            if fresh:  # receipts delivered with their responses are stored (and checked) already
+                await self._ingest.accept_log(fresh, member)
+            cursor = max([cursor, *(seq for _, _, seq in entries)])
             await self._receipts.set_sync_cursor(signer, cursor)
             if not page.get("has_more"):
                 return
 
 
-def _canonical(item: object) -> bytes:
+def _entry(item: object) -> tuple[str | None, bytes, int]:
+    """``(receipt id, canonical bytes, seq)`` of a log entry, without checking it yet.
+
+    The id is the hash of the canonical body, as for any receipt: an entry whose id is
+    stored already is the very receipt stored. Anything odd gets no id and is checked.
+    """
     try:
-        return canonical_json_fast(item)
+        raw = canonical_json_fast(item)
     except CanonicalizationError:
-        return orjson.dumps(item)
+        return None, orjson.dumps(item), 0
+    body = item.get("body") if type(item) is dict else None
+    if type(body) is not dict:
+        return None, raw, 0
+    seq = body.get("seq")
+    try:
+        rid = hashlib.sha256(canonical_json_fast(body)).hexdigest()
+    except CanonicalizationError:
+        return None, raw, 0
+    return rid, raw, seq if type(seq) is int else 0

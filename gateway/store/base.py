@@ -146,6 +146,10 @@ class ReceiptStore(Protocol):
         """The highest seq stored for ``signer`` (0 when none)."""
         ...
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored already."""
+        ...
+
     async def sync_cursor(self, signer: str) -> int:
         """Up to which seq ``signer``'s enclave log has been copied into the store (0: none)."""
         ...

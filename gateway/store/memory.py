@@ -63,6 +63,9 @@ class MemoryStore:
     async def last_seq(self, signer: str) -> int:
         return max((r.seq or 0 for r in self.receipts.values() if r.signer == signer), default=0)
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        return {i for i in ids if i in self.receipts}
+
     async def sync_cursor(self, signer: str) -> int:
         return self._cursors.get(signer, 0)
 

@@ -176,6 +176,12 @@ class PostgresStore:
         rows = await self._fetch("SELECT MAX(seq) FROM receipts WHERE signer = %s", (signer,))
         return int(rows[0][0] or 0)
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = await self._fetch("SELECT id FROM receipts WHERE id = ANY(%s)", (list(ids),))
+        return {r[0] for r in rows}
+
     async def sync_cursor(self, signer: str) -> int:
         rows = await self._fetch("SELECT seq FROM sync_cursors WHERE signer = %s", (signer,))
         return int(rows[0][0]) if rows else 0

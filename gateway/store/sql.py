@@ -125,6 +125,9 @@ class Dialect:
     def select_keys(self) -> str:
         return f"SELECT {', '.join(KEY_COLUMNS)} FROM api_keys ORDER BY tenant, created_ms"
 
+    def select_existing(self, count: int) -> str:
+        return f"SELECT id FROM receipts WHERE id IN ({self.placeholders(count)})"
+
     def select_receipt(self) -> str:
         return f"SELECT {', '.join(RECEIPT_COLUMNS)} FROM receipts WHERE id = {self.ph}"
 

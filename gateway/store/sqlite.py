@@ -208,6 +208,17 @@ class SqliteStore:
         row = await self._read(lambda c: c.execute(sql, (signer,)).fetchone())
         return int(row[0] or 0)
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        def query(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):  # SQLite allows 999 parameters by default
+                part = list(ids[start : start + 500])
+                rows = conn.execute(SQLITE.select_existing(len(part)), part).fetchall()
+                found.update(r[0] for r in rows)
+            return found
+
+        return await self._read(query)
+
     async def sync_cursor(self, signer: str) -> int:
         sql = "SELECT seq FROM sync_cursors WHERE signer = ?"
         row = await self._read(lambda c: c.execute(sql, (signer,)).fetchone())

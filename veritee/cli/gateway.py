@@ -104,6 +104,8 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
         access_log=False,
         log_config=None,
+        proxy_headers=False,
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
     return OK
