@@ -20,11 +20,13 @@ from enclave.runtime import Enclave
 from enclave.server import BackgroundServer
 from enclave.settings import settings_from_dict
 from tests.enclave.helpers import DIGEST
+from tests.helpers.snp import simulated_state_dir
 from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
 
 SIM_SETTINGS = SimSettings(stall_max_s=4, hold_max_s=10, epoch=1_700_000_000, seed="enclave")
 OPENAI_MODEL = "gpt-sim"
 ANTHROPIC_MODEL = "claude-sim"
+MEASUREMENT = b"\x42" * 48
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +37,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSim]:
 
 
 @pytest.fixture(scope="session")
-def snp(tmp_path_factory: pytest.TempPathFactory) -> SimulatedSnpProvider:
-    return SimulatedSnpProvider(tmp_path_factory.mktemp("sim-amd"), measurement=b"\x42" * 48)
+def snp() -> SimulatedSnpProvider:
+    return SimulatedSnpProvider(simulated_state_dir(), measurement=MEASUREMENT)
 
 
 class RunningEnclave:
