@@ -12,20 +12,9 @@ import orjson
 import pytest
 
 from tests.enclave.conftest import ANTHROPIC_MODEL, RunningEnclave
+from tests.enclave.helpers import WEATHER
 from veritee.upstream_sim import ThreadedSim
 
-WEATHER: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-            "required": ["city", "days"],
-        },
-    },
-}
 TIME: Any = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
 
 
