@@ -9,7 +9,8 @@ the same run:
 - latency at concurrency 1, non-streamed, for both dialects: requests alternate between
   the direct path and the enclave path, so drift affects both alike;
 - time to first token of a stream (first content delta), concurrency 1;
-- throughput with 64 concurrent clients against an upstream that takes 50 ms.
+- throughput with 64 concurrent clients against an upstream that takes 50 ms;
+- why aiohttp: the same requests to the simulator with aiohttp and with httpx.
 
 The direct path is client -> simulator (TLS); the enclave path is client -> enclave
 (plain HTTP on loopback) -> simulator (TLS), with the receipt signed and logged. Results
@@ -165,6 +166,31 @@ async def first_token(session: aiohttp.ClientSession, path: Path_, body: bytes) 
     return elapsed
 
 
+async def client_choice(url: str, context: ssl.SSLContext, count: int) -> dict[str, Any]:
+    """p50/p99 of one sequential request to the simulator, per HTTP client library."""
+    body = openai_body(OPENAI_MODEL)(False, "")
+    headers = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
+    out: dict[str, Any] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
+        samples = []
+        for i in range(count + count // 10):
+            start = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+            if i >= count // 10:
+                samples.append(time.perf_counter() - start)
+        out["aiohttp"] = percentiles(samples)
+    async with httpx.AsyncClient(verify=context) as client:
+        samples = []
+        for i in range(count + count // 10):
+            start = time.perf_counter()
+            (await client.post(url, content=body, headers=headers)).read()
+            if i >= count // 10:
+                samples.append(time.perf_counter() - start)
+        out["httpx"] = percentiles(samples)
+    return out
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -210,7 +236,15 @@ async def throughput(
     return done / (time.perf_counter() - start)
 
 
-async def run(args: argparse.Namespace, sim_url: str, enclave_url: str, ca: Path) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(
+    args: argparse.Namespace, sim_url: str, enclave_url: str, enclave_pid: int, ca: Path
+) -> dict[str, Any]:
     context = ssl.create_default_context(cafile=str(ca))
     direct_openai = Path_(
         "direct", sim_url + "/v1/chat/completions",
@@ -245,19 +279,23 @@ async def run(args: argparse.Namespace, sim_url: str, enclave_url: str, ca: Path
             ("openai", (direct_openai, via_openai)),
             ("anthropic", (direct_anthropic, via_anthropic)),
         ):
-            results[f"latency_{dialect}"] = await alternate(
-                paths, pair, timed, stream=False, count=args.requests
-            )
-            results[f"ttft_{dialect}"] = await alternate(
-                paths, pair, first_token, stream=True, count=args.requests // 4
-            )
+            for key, measure, stream, count in (
+                (f"latency_{dialect}", timed, False, args.requests),
+                (f"ttft_{dialect}", first_token, True, args.requests // 4),
+            ):
+                before = cpu_seconds(enclave_pid)
+                results[key] = await alternate(paths, pair, measure, stream=stream, count=count)
+                spent = cpu_seconds(enclave_pid) - before
+                results[key]["enclave_cpu_us"] = spent / (count + count // 10) * 1e6
     finally:
         for session in pair:
             await session.close()
+    results["client_choice"] = await client_choice(direct_openai.url, context, args.requests // 2)
     wide = sessions(args.clients)
     try:
-        direct = await throughput(wide[0], direct_openai, clients=args.clients, duration=args.duration)
-        via = await throughput(wide[1], via_openai, clients=args.clients, duration=args.duration)
+        clients, duration = args.clients, args.duration
+        direct = await throughput(wide[0], direct_openai, clients=clients, duration=duration)
+        via = await throughput(wide[1], via_openai, clients=clients, duration=duration)
     finally:
         for session in wide:
             await session.close()
@@ -273,9 +311,10 @@ async def run(args: argparse.Namespace, sim_url: str, enclave_url: str, ca: Path
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        "| measurement | direct p50 | enclave p50 | overhead p50 | direct p99 | enclave p99 | overhead p99 |",
-        "|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+        "| measurement | direct p50 | enclave p50 | overhead p50 "
+        "| direct p99 | enclave p99 | overhead p99 | enclave CPU/request |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key, label in (
         ("latency_openai", "latency, OpenAI dialect (c=1)"),
         ("latency_anthropic", "latency, Anthropic dialect (c=1)"),
@@ -286,9 +325,16 @@ def report(results: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {d['p50_ms']:.3f} ms | {e['p50_ms']:.3f} ms | "
             f"{e['p50_ms'] - d['p50_ms']:+.3f} ms | {d['p99_ms']:.3f} ms | "
-            f"{e['p99_ms']:.3f} ms | {e['p99_ms'] - d['p99_ms']:+.3f} ms |"
+            f"{e['p99_ms']:.3f} ms | {e['p99_ms'] - d['p99_ms']:+.3f} ms | "
+            f"{results[key]['enclave_cpu_us']:.0f} µs |"
         )
     t = results["throughput"]
+    c = results["client_choice"]
+    lines.append("")
+    lines.append(
+        f"Upstream HTTP client, one request at a time to the simulator: aiohttp p50 "
+        f"{c['aiohttp']['p50_ms']:.3f} ms, httpx p50 {c['httpx']['p50_ms']:.3f} ms."
+    )
     lines.append("")
     lines.append(
         f"Throughput, {t['clients']} clients, upstream {t['upstream_latency_ms']} ms: direct "
@@ -314,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         with start_subprocess(SimSettings(seed="bench"), tls=tls) as sim:
             enclave, enclave_url = start_enclave(workdir, sim.base_url, tls.ca)
             try:
-                results = uvloop.run(run(args, sim.base_url, enclave_url, tls.ca))
+                results = uvloop.run(run(args, sim.base_url, enclave_url, enclave.pid, tls.ca))
             finally:
                 enclave.terminate()
                 enclave.wait(30)
