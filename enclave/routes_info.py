@@ -64,6 +64,8 @@ def info_routes(enclave: Enclave) -> list[Route]:
         return _json({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if enclave.clock() > enclave.identity.keyset.not_after_ms:
+            return _json({"status": "keyset_expired"}, 503)
         ready = (
             enclave.attestation.boot_evidence is not None and enclave.proxy.transport is not None
         )
