@@ -17,6 +17,7 @@ else did not come from an NSM and is refused as malformed rather than interprete
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cbor2
@@ -88,7 +89,7 @@ def _check_protected(protected: object) -> bytes:
     if not isinstance(protected, bytes):
         raise MalformedEvidence("must be a byte string", field="cose.protected")
     header = decode_cbor(protected, field="cose.protected")
-    if not isinstance(header, dict) or ALG_LABEL not in header:
+    if not isinstance(header, Mapping) or ALG_LABEL not in header:
         raise MalformedEvidence("must be a map naming the algorithm", field="cose.protected")
     alg = header[ALG_LABEL]
     if type(alg) is not int or alg != ES384:
@@ -131,10 +132,11 @@ class CoseSign1:
                     f"tag {value.tag} is not COSE_Sign1 ({COSE_SIGN1_TAG})", field="cose.tag"
                 )
             value = value.value
-        if not isinstance(value, list) or len(value) != 4:
+        # Inside a tag cbor2 builds immutable containers: tuple and frozendict.
+        if not isinstance(value, list | tuple) or len(value) != 4:
             raise MalformedEvidence("a COSE_Sign1 is an array of 4 items", field="cose")
         protected, unprotected, payload, signature = value
-        if not isinstance(unprotected, dict) or unprotected:
+        if not isinstance(unprotected, Mapping) or unprotected:
             raise MalformedEvidence("must be an empty map", field="cose.unprotected")
         if not isinstance(payload, bytes):
             raise MalformedEvidence("must be a byte string (not detached)", field="cose.payload")
