@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 import cbor2
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from attestation.errors import MalformedEvidence
 from attestation.formats.cose import CoseSign1, decode_cbor
@@ -46,6 +47,16 @@ OPTIONAL_KEYS = ("public_key", "user_data", "nonce")
 DOCUMENT_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 
 
+# What cryptography raises for certificates it cannot read, eagerly or lazily.
+_DER_ERRORS = (
+    ValueError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
 def _certificate(der: object, name: str) -> x509.Certificate:
     if not isinstance(der, bytes) or not 1 <= len(der) <= MAX_CERTIFICATE_SIZE:
         raise MalformedEvidence(
@@ -56,10 +67,12 @@ def _certificate(der: object, name: str) -> x509.Certificate:
         # Parse the lazily decoded parts now, so that bad DER is reported here.
         _ = cert.extensions, cert.public_key(), cert.subject, cert.issuer
         _ = cert.not_valid_before_utc, cert.not_valid_after_utc
-    except ValueError as exc:
+    except _DER_ERRORS as exc:
         raise MalformedEvidence(f"not a DER X.509 certificate: {exc}", field=name) from None
-    except x509.UnsupportedGeneralNameType as exc:
-        raise MalformedEvidence(f"unsupported name in certificate: {exc}", field=name) from None
+    except UnsupportedAlgorithm as exc:
+        raise MalformedEvidence(f"unsupported key or algorithm: {exc}", field=name) from None
+    if cert.serial_number <= 0:
+        raise MalformedEvidence("the serial number must be positive (RFC 5280)", field=name)
     return cert
 
 
