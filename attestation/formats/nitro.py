@@ -132,6 +132,7 @@ class NitroDocument:
 
     def __post_init__(self) -> None:
         _check_identity(self.module_id, self.digest, self.timestamp_ms)
+        _ = self.timestamp  # a date Python can represent, or MalformedEvidence now
         object.__setattr__(self, "pcrs", _check_pcrs(self.pcrs))
         object.__setattr__(self, "leaf", _certificate(self.certificate, "certificate"))
         object.__setattr__(self, "cabundle", _check_cabundle(self.cabundle))

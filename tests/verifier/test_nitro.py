@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from attestation.errors import MalformedEvidence
 from attestation.evidence import Evidence
@@ -248,3 +250,25 @@ def test_flipped_bytes_in_simulated_documents_fail_with_the_right_error(
     )
     if region in MAIN:
         assert MAIN[region] in outcomes
+
+
+@quiet_cryptography
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_damage_never_verifies_and_raises_named_errors_only(simulator, sim_roots, data):
+    original = simulator.get_evidence(REPORT_DATA).report
+    raw = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.integers(0, len(raw) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if action == "flip":
+            raw[where] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del raw[where : where + data.draw(st.integers(1, 8))]
+        else:
+            raw[where:where] = data.draw(st.binary(min_size=1, max_size=4))
+    assume(bytes(raw) != original)
+    with pytest.raises((MalformedEvidence, EvidenceSignatureInvalid, CertificateChainInvalid)):
+        verify_nitro(evidence(bytes(raw), REPORT_DATA), roots=sim_roots)
