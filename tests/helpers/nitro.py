@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import strategies as st
 
 from attestation.evidence import Evidence
 from attestation.formats.cose import (
@@ -68,3 +69,18 @@ def resign(raw: bytes, key: ec.EllipticCurvePrivateKey, **changes: object) -> by
     """The document in ``raw`` with ``changes`` applied, signed again by ``key``."""
     document = dataclasses.replace(parse_nitro(raw).document, **changes)  # type: ignore[arg-type]
     return sign(document, key)
+
+
+def damage(raw: bytes, draw, max_hits: int = 4) -> bytes:
+    """``raw`` with 1 to ``max_hits`` random flips, cuts or insertions (hypothesis ``draw``)."""
+    damaged = bytearray(raw)
+    for _ in range(draw(st.integers(1, max_hits))):
+        where = draw(st.integers(0, len(damaged) - 1))
+        action = draw(st.sampled_from(["flip", "cut", "insert"]))
+        if action == "flip":
+            damaged[where] ^= draw(st.integers(1, 255))
+        elif action == "cut":
+            del damaged[where : where + draw(st.integers(1, 8))]
+        else:
+            damaged[where:where] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(damaged)
