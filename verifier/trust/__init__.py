@@ -24,7 +24,17 @@ from verifier.errors import BadInput
 from verifier.trust.amd import AMD_ROOTS
 
 # name -> (file names, in this package, with the SHA-256 of each file's DER bytes)
-SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {**AMD_ROOTS}
+SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {
+    # AWS Nitro Enclaves root G1 (P-384), valid 2019-10-28 to 2049-10-28.
+    "aws-nitro": (
+        (
+            "aws_nitro_root_g1.der",
+            "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b",
+        ),
+    ),
+    # AMD SEV-SNP: ARK + ASK (VCEK chains) and ARK + ASVK (VLEK chains) per product.
+    **AMD_ROOTS,
+}
 
 
 def certificate_sha256(cert: x509.Certificate) -> str:
