@@ -12,6 +12,7 @@ pinned by SHA-256 in ``SHIPPED``: a file whose hash differs is refused at load.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 
 from verifier.errors import BadInput
 from verifier.trust.amd import AMD_ROOTS
@@ -48,9 +50,12 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
 def load_certificates(data: bytes, source: str = "input") -> list[x509.Certificate]:
     """Parse one DER certificate or any number of PEM certificates; raise BadInput."""
     try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return list(x509.load_pem_x509_certificates(data))
-        return [x509.load_der_x509_certificate(data)]
+        with warnings.catch_warnings():
+            # AMD issues VCEKs with serial number 0, which cryptography warns about.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                return list(x509.load_pem_x509_certificates(data))
+            return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
         raise BadInput("roots", f"{source} is not a PEM or DER certificate: {exc}") from None
 
