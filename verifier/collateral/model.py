@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -25,6 +26,17 @@ AMD_PRODUCTS: tuple[AmdProduct, ...] = ("Milan", "Genoa", "Turin")
 AmdKeyType = Literal["vcek", "vlek"]
 
 _CHECK = "collateral.format"
+EVIDENCE_KEYS = (
+    "tcb_info",
+    "tcb_info_signature",
+    "tcb_info_issuer_chain",
+    "qe_identity",
+    "qe_identity_signature",
+    "qe_identity_issuer_chain",
+    "pck_crl",
+    "pck_crl_issuer_chain",
+    "root_ca_crl",
+)
 
 
 def crl_der(data: bytes, what: str) -> bytes:
@@ -165,6 +177,21 @@ class TdxCollateral:
             root_ca_crl=crl_der(unhex(data.get("root_ca_crl"), "root_ca_crl"), "root_ca_crl"),
             origin=origin,
         )
+
+    @classmethod
+    def from_evidence(cls, carried: Mapping[str, bytes]) -> TdxCollateral | None:
+        """The collateral an :class:`Evidence` carries (raw bytes under the bundle's key
+        names: JSON, 64-byte signatures, PEM chains, DER CRLs), or None if it carries none.
+        """
+        if "tcb_info" not in carried:
+            return None
+        missing = [k for k in EVIDENCE_KEYS if k not in carried]
+        if missing:
+            raise BadInput(_CHECK, f"evidence collateral lacks {missing}")
+        return cls(**{k: carried[k] for k in EVIDENCE_KEYS}, origin="evidence")
+
+    def to_evidence(self) -> dict[str, bytes]:
+        return {k: getattr(self, k) for k in EVIDENCE_KEYS}
 
     def to_bundle_dict(self) -> dict[str, str]:
         return {
