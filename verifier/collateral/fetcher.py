@@ -20,12 +20,14 @@ Endpoints (v4 of Intel's API)::
 from __future__ import annotations
 
 import urllib.parse
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from verifier.collateral.directory import (
     AmdPaths,
@@ -79,7 +81,7 @@ class PcsKdsFetcher:
 
     def tdx_collateral(self, *, fmspc: str, ca: PckCa, now: datetime) -> TdxCollateral:
         cached = self._cached(lambda d: d.tdx_collateral(fmspc=fmspc, ca=ca, now=now))
-        if cached is not None and cached.not_after() >= now:
+        if cached is not None and cached.valid_at(now):
             return cached
         try:
             return self._fetch_tdx(fmspc.lower(), ca)
@@ -136,7 +138,9 @@ class PcsKdsFetcher:
         url = f"{self.kds_url}/vcek/v1/{product}/{hwid.hex()}?{tcb.query()}"
         der = self._get(url).body
         try:
-            x509.load_der_x509_certificate(der)
+            with warnings.catch_warnings():  # VCEKs have serial number 0, which RFC 5280 forbids
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                x509.load_der_x509_certificate(der)
         except ValueError:
             reason = f"{url} did not serve a DER certificate"
             raise CollateralUnavailable("collateral", reason) from None

@@ -104,16 +104,31 @@ class TdxCollateral:
         return self.fmspc == fmspc.lower() and ca.lower() in self.pck_crl_issuer().lower()
 
     def not_after(self) -> datetime:
-        """When the first of its parts expires (unverified: for caching decisions only)."""
-        ends = [
-            datetime.fromisoformat(str(_json_field(self.tcb_info, "nextUpdate", "tcb_info"))),
-            datetime.fromisoformat(str(_json_field(self.qe_identity, "nextUpdate", "qe_identity"))),
-        ]
+        """When the first of its parts expires (unverified: for choosing and caching only)."""
+        ends = [self._time(self.tcb_info, "nextUpdate"), self._time(self.qe_identity, "nextUpdate")]
         for der in (self.pck_crl, self.root_ca_crl):
             next_update = x509.load_der_x509_crl(der).next_update_utc
             if next_update is not None:
                 ends.append(next_update)
         return min(ends)
+
+    def not_before(self) -> datetime:
+        """When the last of its parts was issued (unverified: for choosing and caching only)."""
+        starts = [self._time(self.tcb_info, "issueDate"), self._time(self.qe_identity, "issueDate")]
+        starts += [
+            x509.load_der_x509_crl(d).last_update_utc for d in (self.pck_crl, self.root_ca_crl)
+        ]
+        return max(starts)
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.not_before() <= now <= self.not_after()
+
+    @staticmethod
+    def _time(raw: bytes, key: str) -> datetime:
+        try:
+            return datetime.fromisoformat(str(_json_field(raw, key, "collateral")))
+        except ValueError:
+            raise BadInput(_CHECK, f"collateral {key} is not an ISO 8601 time") from None
 
     @classmethod
     def from_pcs_responses(

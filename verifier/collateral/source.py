@@ -98,8 +98,10 @@ class StaticCollateral:
         matches = [c for c in self._tdx if c.serves(fmspc, ca)]
         if not matches:
             raise unavailable(f"TDX collateral for FMSPC {fmspc} ({ca} CA)", self.name)
-        fresh = [c for c in matches if c.not_after() >= now]
-        return max(fresh or matches, key=lambda c: c.not_after())
+        valid = [c for c in matches if c.valid_at(now)]
+        if valid:
+            return max(valid, key=lambda c: c.not_before())  # the newest valid set
+        return max(matches, key=lambda c: c.not_after())  # stale: the verifier will say so
 
     def amd_vcek(self, *, product: AmdProduct, hwid: bytes, tcb: AmdTcb) -> bytes:
         try:

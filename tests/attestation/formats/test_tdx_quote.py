@@ -62,7 +62,9 @@ def test_configfs_zero_padding_is_ignored(testvectors: Path, pad: int) -> None:
     assert quote.signed_bytes == raw[:632]
 
 
-@pytest.mark.parametrize(("version", "tdx15", "signed"), [(4, False, 632), (5, False, 638), (5, True, 702)])
+@pytest.mark.parametrize(
+    ("version", "tdx15", "signed"), [(4, False, 632), (5, False, 638), (5, True, 702)]
+)
 def test_simulated_versions_round_trip(version: int, tdx15: bool, signed: int) -> None:
     raw = SIM.quote(bytes(range(64)), version=version, tdx15=tdx15)
     quote = TdxQuote.from_bytes(raw)
@@ -192,8 +194,12 @@ def quotes(draw: st.DrawFn) -> TdxQuote:
         mrservicetd=draw(_bytes(48)) if tdx15 else None,
     )
     report = EnclaveReport.from_bytes(draw(_bytes(384)))
-    nested = CertificationData(draw(st.integers(1, 7).filter(lambda t: t != 6)), draw(st.binary(max_size=300)))
-    qe = QeReportCertificationData.build(report, draw(_bytes(64)), draw(st.binary(max_size=80)), nested)
+    nested = CertificationData(
+        draw(st.integers(1, 7).filter(lambda t: t != 6)), draw(st.binary(max_size=300))
+    )
+    qe = QeReportCertificationData.build(
+        report, draw(_bytes(64)), draw(st.binary(max_size=80)), nested
+    )
     header = QuoteHeader(
         version=version,
         attestation_key_type=2,
@@ -203,7 +209,9 @@ def quotes(draw: st.DrawFn) -> TdxQuote:
         qe_vendor_id=draw(_bytes(16)),
         user_data=draw(_bytes(20)),
     )
-    signature = QuoteSignatureData(draw(_bytes(64)), draw(_bytes(64)), CertificationData.qe_report(qe))
+    signature = QuoteSignatureData(
+        draw(_bytes(64)), draw(_bytes(64)), CertificationData.qe_report(qe)
+    )
     return TdxQuote(header, body, signature, draw(st.binary(max_size=40)))
 
 
@@ -222,8 +230,16 @@ def test_built_quotes_round_trip(quote: TdxQuote) -> None:
         (lambda: EnclaveReport.from_bytes(bytes(385)), "qe_report"),
         (lambda: CertificationData(6, b""), "certification_data.type"),
         (lambda: CertificationData(0, b""), "certification_data.type"),
-        (lambda: QuoteSignatureData(bytes(64), bytes(64), CertificationData(5, b"x")), "certification_data.type"),
-        (lambda: QuoteSignatureData(bytes(63), bytes(64), TdxQuote.from_bytes(V4).signature_data.certification_data), "quote_signature"),
+        (
+            lambda: QuoteSignatureData(bytes(64), bytes(64), CertificationData(5, b"x")),
+            "certification_data.type",
+        ),
+        (
+            lambda: QuoteSignatureData(
+                bytes(63), bytes(64), TdxQuote.from_bytes(V4).signature_data.certification_data
+            ),
+            "quote_signature",
+        ),
     ],
 )
 def test_constructors_check_their_invariants(build: object, field: str) -> None:

@@ -65,7 +65,9 @@ def _pck_extension(quote: bytes) -> bytes:
         ("spr", "50806f000000", (3, 3, 2, 2, 2, 1, 0, 2)),
     ],
 )
-def test_real_pck_extensions(testvectors: Path, which: str, fmspc: str, components: tuple[int, ...]) -> None:
+def test_real_pck_extensions(
+    testvectors: Path, which: str, fmspc: str, components: tuple[int, ...]
+) -> None:
     quote = dcap_quote(testvectors) if which == "dcap" else spr_quote(testvectors)
     value = _pck_extension(quote)
     ext = PckExtensions.from_der(value)
@@ -86,7 +88,9 @@ def test_real_pck_extensions(testvectors: Path, which: str, fmspc: str, componen
     fmspc=st.binary(min_size=6, max_size=6),
     sgx_type=st.integers(0, 2),
     instance=st.none() | st.binary(min_size=16, max_size=16),
-    flags=st.tuples(st.none() | st.booleans(), st.none() | st.booleans(), st.none() | st.booleans()),
+    flags=st.tuples(
+        st.none() | st.booleans(), st.none() | st.booleans(), st.none() | st.booleans()
+    ),
 )
 def test_pck_extensions_round_trip(
     components: tuple[int, ...],
@@ -115,9 +119,11 @@ def test_pck_extensions_round_trip(
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_damaged_pck_extensions_are_malformed_or_parse(data: st.DataObject) -> None:
-    value = bytearray(SIM.pki.pck.cert.extensions.get_extension_for_oid(
-        x509.ObjectIdentifier(SGX_EXTENSIONS_OID)
-    ).value.value)  # type: ignore[attr-defined]
+    value = bytearray(
+        SIM.pki.pck.cert.extensions.get_extension_for_oid(
+            x509.ObjectIdentifier(SGX_EXTENSIONS_OID)
+        ).value.value
+    )  # type: ignore[attr-defined]
     value[data.draw(st.integers(0, len(value) - 1))] ^= data.draw(st.integers(1, 255))
     try:
         PckExtensions.from_der(bytes(value))

@@ -19,7 +19,9 @@ def test_state_directory_persists_the_pki(tmp_path: Path) -> None:
     first = SimulatedTdx.open(tmp_path, now=SIM_TIME)
     again = SimulatedTdx.open(tmp_path, now=SIM_TIME)
     assert again.pki.root.cert == first.pki.root.cert
-    assert again.pki.attestation_key.private_numbers() == first.pki.attestation_key.private_numbers()
+    assert (
+        again.pki.attestation_key.private_numbers() == first.pki.attestation_key.private_numbers()
+    )
     root = x509.load_pem_x509_certificate(SimulatedTdx.roots_file(tmp_path).read_bytes())
     assert root == first.pki.root.cert
     assert sorted(p.name for p in (tmp_path / "roots").iterdir()) == ["simulated-sgx-root-ca.pem"]
