@@ -91,17 +91,34 @@ class TdxCollateral:
 
     @property
     def fmspc(self) -> str:
-        """The FMSPC the TCB info claims (unverified: for lookups only), lower-case hex."""
-        return str(_json_field(self.tcb_info, "fmspc", "tcb_info")).lower()
+        """The FMSPC the TCB info claims, lower-case hex, "" if unreadable (lookups only)."""
+        try:
+            return str(_json_field(self.tcb_info, "fmspc", "tcb_info")).lower()
+        except BadInput:
+            return ""
 
     def pck_crl_issuer(self) -> str:
-        """The PCK CRL issuer's common name (unverified: for lookups only)."""
-        crl = x509.load_der_x509_crl(self.pck_crl)
-        names = crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        """The PCK CRL issuer's common name, "" if unreadable (lookups only)."""
+        try:
+            crl = x509.load_der_x509_crl(self.pck_crl)
+            names = crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        except ValueError:
+            return ""
         return str(names[0].value) if names else ""
 
     def serves(self, fmspc: str, ca: PckCa) -> bool:
-        return self.fmspc == fmspc.lower() and ca.lower() in self.pck_crl_issuer().lower()
+        """Whether this set claims ``fmspc`` and ``ca``. A set whose claims are unreadable is
+        handed out anyway: the verifier then says precisely what is wrong with it.
+        """
+        claimed, issuer = self.fmspc, self.pck_crl_issuer().lower()
+        return claimed in ("", fmspc.lower()) and (not issuer or ca.lower() in issuer)
+
+    def window(self) -> tuple[datetime, datetime] | None:
+        """(not before, not after) of the whole set, None if unreadable (choosing only)."""
+        try:
+            return self.not_before(), self.not_after()
+        except (BadInput, ValueError, TypeError):
+            return None
 
     def not_after(self) -> datetime:
         """When the first of its parts expires (unverified: for choosing and caching only)."""
@@ -121,7 +138,8 @@ class TdxCollateral:
         return max(starts)
 
     def valid_at(self, now: datetime) -> bool:
-        return self.not_before() <= now <= self.not_after()
+        window = self.window()
+        return window is not None and window[0] <= now <= window[1]
 
     @staticmethod
     def _time(raw: bytes, key: str) -> datetime:

@@ -98,10 +98,12 @@ class StaticCollateral:
         matches = [c for c in self._tdx if c.serves(fmspc, ca)]
         if not matches:
             raise unavailable(f"TDX collateral for FMSPC {fmspc} ({ca} CA)", self.name)
-        valid = [c for c in matches if c.valid_at(now)]
+        windows = [(c, c.window()) for c in matches]
+        valid = [(w[0], c) for c, w in windows if w is not None and w[0] <= now <= w[1]]
         if valid:
-            return max(valid, key=lambda c: c.not_before())  # the newest valid set
-        return max(matches, key=lambda c: c.not_after())  # stale: the verifier will say so
+            return max(valid, key=lambda pair: pair[0])[1]  # the newest valid set
+        # nothing valid: the longest-lived (or an unreadable) set; the verifier will say why
+        return max(windows, key=lambda pair: pair[1][1] if pair[1] else now)[0]
 
     def amd_vcek(self, *, product: AmdProduct, hwid: bytes, tcb: AmdTcb) -> bytes:
         try:

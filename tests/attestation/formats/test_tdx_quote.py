@@ -128,7 +128,7 @@ def test_malformed_quotes_name_field_and_offset(raw: bytes, field: str, offset: 
 
 def test_a_v4_quote_cannot_carry_a_tdx15_body() -> None:
     quote = TdxQuote.from_bytes(V5)
-    with pytest.raises(MalformedEvidence, match="TDX 1.0 body"):
+    with pytest.raises(MalformedEvidence, match=r"TDX 1\.0 body"):
         TdxQuote(
             QuoteHeader(4, 2, 0x81, 0, 0, bytes(16), bytes(20)),
             quote.body,

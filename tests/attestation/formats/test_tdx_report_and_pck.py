@@ -143,7 +143,7 @@ def test_missing_pck_fields_are_named() -> None:
 @given(st.lists(st.integers(0, 2**40), min_size=1, max_size=8), st.integers(0, 2**64))
 def test_der_oid_and_integer_round_trip(arcs: list[int], number: int) -> None:
     dotted = ".".join(map(str, [1, 2, *arcs]))
-    tag, value, end = der.read_tlv(der.encode_oid(dotted), 0, "oid")
+    tag, value, _ = der.read_tlv(der.encode_oid(dotted), 0, "oid")
     assert (tag, der.decode_oid(value, "oid")) == (der.OID, dotted)
     tag, value, _ = der.read_tlv(der.encode_uint(number), 0, "int")
     assert der.decode_uint(value, "int") == number

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.tdx import SPR_TIME, spr_collateral
 from verifier.collateral import (
     AmdTcb,
     CollateralUnavailable,
@@ -18,7 +19,6 @@ from verifier.collateral import (
     PcsKdsFetcher,
     UrllibGetter,
 )
-from tests.helpers.tdx import SPR_TIME, spr_collateral
 
 Route = tuple[int, dict[str, str], bytes]
 
@@ -47,7 +47,9 @@ class FakeServices:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -134,7 +136,7 @@ def test_stale_cache_is_refreshed_and_a_failed_refresh_says_why(
     _fetcher(services, tmp_path).tdx_collateral(fmspc="50806f000000", ca="platform", now=later)
     assert len(services.requests) == 8  # expired at ``later``: fetched again
     services.routes.pop("/tdx/certification/v4/qe/identity")
-    with pytest.raises(CollateralUnavailable, match="expired at .* refreshing it failed: .*404"):
+    with pytest.raises(CollateralUnavailable, match=r"expired at .* refreshing it failed: .*404"):
         _fetcher(services, tmp_path).tdx_collateral(fmspc="50806f000000", ca="platform", now=later)
 
 
@@ -197,7 +199,9 @@ def test_injected_getter_sees_the_pcs_urls() -> None:
 
     with pytest.raises(CollateralUnavailable, match="HTTP 503"):
         PcsKdsFetcher(Recorder()).tdx_collateral(fmspc="B0C06F000000", ca="processor", now=SPR_TIME)
-    assert seen == ["https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=b0c06f000000"]
+    assert seen == [
+        "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=b0c06f000000"
+    ]
 
 
 def test_urllib_getter_refuses_other_schemes() -> None:
