@@ -140,6 +140,11 @@ def _crl(
         .issuer_name(issuer_cert.subject)
         .last_update(now)
         .next_update(now + VALIDITY)
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
     )
     for serial in revoked:
         builder = builder.add_revoked_certificate(

@@ -157,6 +157,11 @@ def _issue(
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+            critical=False,
+        )
     if extensions is not None:
         builder = builder.add_extension(
             x509.UnrecognizedExtension(
