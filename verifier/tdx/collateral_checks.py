@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from verifier.collateral.errors import CollateralExpired, CollateralInvalid
 from verifier.collateral.model import TdxCollateral
@@ -67,7 +66,7 @@ def verify_collateral(
     )
     root_crl = load_crl(collateral.root_ca_crl, check="tdx.crl", what="root CA CRL")
     verify_crl(root_crl, anchor, now, check="tdx.crl", what="root CA CRL")
-    for cert in {signer.public_bytes(Encoding.DER): signer, _der(qe_signer): qe_signer}.values():
+    for cert in (signer, qe_signer):  # the same TCB Signing certificate, in practice
         ensure_not_revoked(root_crl, cert, check="tdx.crl")
     tcb_info = TcbInfo.from_json(collateral.tcb_info)
     qe_identity = QeIdentity.from_json(collateral.qe_identity)
@@ -76,10 +75,6 @@ def verify_collateral(
     return VerifiedCollateral(
         tcb_info, qe_identity, root_crl, collateral.pck_crl, signer, collateral.origin
     )
-
-
-def _der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(Encoding.DER)
 
 
 def _signed_by(

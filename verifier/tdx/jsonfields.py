@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import binascii
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from verifier.collateral.errors import CollateralInvalid
+
+
+def load_signed_json(
+    raw: bytes, *, check: str, where: str, what: str, expected_id: str, version: int
+) -> Fields:
+    """Parse signed collateral JSON and check its ``id`` and ``version``."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise CollateralInvalid(check, f"the {what} is not JSON: {exc}") from None
+    fields = Fields(data, check=check, where=where)
+    if fields.text("id") != expected_id:
+        raise fields.fail("id", f"must be {expected_id!r} in the {what}")
+    found = fields.integer("version")
+    if found != version:
+        raise fields.fail("version", f"is {found}; the {what} must be version {version}")
+    return fields
 
 
 class Fields:

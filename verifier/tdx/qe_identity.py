@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from verifier.collateral.errors import CollateralInvalid
-from verifier.tdx.jsonfields import Fields
-from verifier.tdx.tcb_info import ModuleLevel, status_of
+from verifier.tdx.jsonfields import load_signed_json
+from verifier.tdx.tcb_info import ModuleLevel, isv_levels
 
 CHECK = "tdx.qe-identity"
 
@@ -29,27 +27,16 @@ class QeIdentity:
 
     @classmethod
     def from_json(cls, raw: bytes) -> QeIdentity:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise CollateralInvalid(CHECK, f"the QE identity is not JSON: {exc}") from None
-        f = Fields(data, check=CHECK, where="enclaveIdentity")
-        if f.text("id") != "TD_QE":
-            raise f.fail("id", "must be 'TD_QE' (this is not the TDX quoting enclave)")
-        version = f.integer("version")
-        if version != 2:
-            raise f.fail("version", f"is {version}; the QE identity is version 2")
-        levels = tuple(
-            ModuleLevel(
-                isv_svn=item.child("tcb").integer("isvsvn"),
-                tcb_date=item.time("tcbDate"),
-                status=status_of(item),
-                advisory_ids=item.strings("advisoryIDs"),
-            )
-            for item in f.objects("tcbLevels")
+        f = load_signed_json(
+            raw,
+            check=CHECK,
+            where="enclaveIdentity",
+            what="TDX QE identity",
+            expected_id="TD_QE",
+            version=2,
         )
         return cls(
-            version=version,
+            version=2,
             issue_date=f.time("issueDate"),
             next_update=f.time("nextUpdate"),
             evaluation_data_number=f.integer("tcbEvaluationDataNumber"),
@@ -59,5 +46,5 @@ class QeIdentity:
             attributes_mask=f.hexbytes("attributesMask", 16),
             mrsigner=f.hexbytes("mrsigner", 32),
             isv_prod_id=f.integer("isvprodid"),
-            levels=levels,
+            levels=isv_levels(f),
         )

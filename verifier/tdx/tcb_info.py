@@ -6,12 +6,10 @@ Only the fields the verifier evaluates are kept. TCB levels stay in Intel's orde
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from verifier.collateral.errors import CollateralInvalid
-from verifier.tdx.jsonfields import Fields
+from verifier.tdx.jsonfields import Fields, load_signed_json
 
 CHECK = "tdx.tcb-info"
 TCB_STATUSES = (
@@ -67,16 +65,9 @@ class TcbInfo:
 
     @classmethod
     def from_json(cls, raw: bytes) -> TcbInfo:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise CollateralInvalid(CHECK, f"the TCB info is not JSON: {exc}") from None
-        f = Fields(data, check=CHECK, where="tcbInfo")
-        if f.text("id") != "TDX":
-            raise f.fail("id", "must be 'TDX' (this is not TDX TCB info)")
-        version = f.integer("version")
-        if version != 3:
-            raise f.fail("version", f"is {version}; TDX TCB info is version 3")
+        f = load_signed_json(
+            raw, check=CHECK, where="tcbInfo", what="TDX TCB info", expected_id="TDX", version=3
+        )
         tcb_type = f.integer("tcbType")
         if tcb_type != 0:
             raise f.fail("tcbType", f"is {tcb_type}; only type 0 is defined")
@@ -89,7 +80,7 @@ class TcbInfo:
             else ()
         )
         return cls(
-            version=version,
+            version=3,
             issue_date=f.time("issueDate"),
             next_update=f.time("nextUpdate"),
             fmspc=f.hexbytes("fmspc", 6),
@@ -131,18 +122,21 @@ def _level(f: Fields) -> TcbLevel:
     )
 
 
-def _module(f: Fields, *, with_levels: bool) -> ModuleIdentity:
-    levels: tuple[ModuleLevel, ...] = ()
-    if with_levels:
-        levels = tuple(
-            ModuleLevel(
-                isv_svn=item.child("tcb").integer("isvsvn"),
-                tcb_date=item.time("tcbDate"),
-                status=status_of(item),
-                advisory_ids=item.strings("advisoryIDs"),
-            )
-            for item in f.objects("tcbLevels")
+def isv_levels(f: Fields) -> tuple[ModuleLevel, ...]:
+    """TCB levels keyed by one ISVSVN (TDX module identities, the QE identity)."""
+    return tuple(
+        ModuleLevel(
+            isv_svn=item.child("tcb").integer("isvsvn"),
+            tcb_date=item.time("tcbDate"),
+            status=status_of(item),
+            advisory_ids=item.strings("advisoryIDs"),
         )
+        for item in f.objects("tcbLevels")
+    )
+
+
+def _module(f: Fields, *, with_levels: bool) -> ModuleIdentity:
+    levels = isv_levels(f) if with_levels else ()
     return ModuleIdentity(
         id=f.text("id") if with_levels else "",
         mrsigner=f.hexbytes("mrsigner", 48),

@@ -247,7 +247,7 @@ def _unreachable() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        (lambda t, q: t.update(id="SGX"), "not TDX TCB info"),
+        (lambda t, q: t.update(id="SGX"), "must be 'TDX'"),
         (lambda t, q: t.update(version=2), "version 3"),
         (lambda t, q: t.update(tcbLevels=[]), "empty"),
         (
@@ -257,7 +257,7 @@ def _unreachable() -> dict[str, Any]:
         (lambda t, q: t["tcbLevels"][0].update(tcbStatus="Fine"), "not a known TCB status"),
         (lambda t, q: t.update(issueDate="yesterday"), "ISO 8601"),
         (lambda t, q: t.update(fmspc="xyz"), "hex"),
-        (lambda t, q: q.update(id="QE"), "TD_QE"),
+        (lambda t, q: q.update(id="QE"), "must be 'TD_QE'"),
         (lambda t, q: q.update(version=1), "version 2"),
     ],
 )
