@@ -24,6 +24,13 @@ from verifier.errors import BadInput
 
 # name -> (file names, in this package, with the SHA-256 of each file's DER bytes)
 SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {
+    # AWS Nitro Enclaves root G1 (P-384), valid 2019-10-28 to 2049-10-28.
+    "aws-nitro": (
+        (
+            "aws_nitro_root_g1.der",
+            "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b",
+        ),
+    ),
     # Intel SGX Root CA (P-256), valid 2018-05-21 to 2049-12-31: roots PCK and TCB Signing.
     "intel-sgx": (
         (
