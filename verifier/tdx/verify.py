@@ -15,7 +15,7 @@ from attestation.formats.tdx import TdReport, TdxQuote, is_tdreport
 from verifier.claims import Check, VerifiedEvidence
 from verifier.collateral.errors import CollateralUnavailable
 from verifier.collateral.model import PckCa, TdxCollateral
-from verifier.collateral.source import CollateralSource
+from verifier.collateral.source import CollateralSource, NoCollateral
 from verifier.errors import BadInput, BindingMismatch, CouldNotCheck, EvidenceSignatureInvalid
 from verifier.tdx.claims import build_claims
 from verifier.tdx.collateral_checks import verify_collateral
@@ -34,12 +34,12 @@ def verify_tdx(
     *,
     roots: TrustedRoots,
     now: datetime,
-    collateral: CollateralSource,
+    collateral: CollateralSource | None,
 ) -> VerifiedEvidence:
     """Verify TDX ``evidence`` at ``now`` against ``roots`` with collateral from ``collateral``.
 
-    The configured source is asked first; collateral carried by the evidence itself is
-    used only when the source has none (it is checked exactly like fetched collateral).
+    The configured source is asked first (None: no source); collateral carried by the
+    evidence itself is used only when the source has none. Both are checked identically.
     Raises a :class:`~verifier.errors.VerificationFailed` subclass, a
     :class:`~verifier.errors.CouldNotCheck` (missing roots or collateral, stale
     collateral, a bare TDREPORT), or :class:`~attestation.errors.MalformedEvidence`.
@@ -67,7 +67,8 @@ def verify_tdx(
     checks.append(Check("tdx.ak-binding", "the QE report binds the attestation key"))
 
     fmspc = pck.extensions.fmspc.hex()
-    found = _collateral(evidence, collateral, fmspc=fmspc, ca=pck.ca, now=now)
+    source = collateral if collateral is not None else NoCollateral()
+    found = _collateral(evidence, source, fmspc=fmspc, ca=pck.ca, now=now)
     verified = verify_collateral(found, anchor=pck.anchor, now=now)
     checks.append(
         Check("tdx.tcb-info-signature", "TCB info and QE identity are signed under the same root")

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from attestation.document import AttestationDocument
 from attestation.evidence import Evidence
 from attestation.formats.tdx import CertificationData, TdxQuote
+from attestation.keyset import Keyset
 from attestation.simulated.tdx import SimulatedTdx, SimulatedTdxProvider
 from attestation.simulated.tdx_collateral import bundle_json, default_qe_identity, default_tcb_info
 from tests.helpers.tdx import SIM_TIME, simulator
+from transcript.keys import SigningKey
 from verifier.claims import VerifiedEvidence
 from verifier.collateral import (
     CollateralExpired,
@@ -29,8 +32,11 @@ from verifier.errors import (
     CertificateChainInvalid,
     CouldNotCheck,
     EvidenceSignatureInvalid,
+    PolicyViolation,
     TcbMismatch,
 )
+from verifier.evidence import verify_attestation, verify_evidence
+from verifier.policy import Policy
 from verifier.tdx import converge, verify_tdx
 from verifier.trust import TrustedRoots
 
@@ -350,3 +356,44 @@ def test_converge_table() -> None:
 
 def test_claims_serialise_to_json() -> None:
     assert json.loads(json.dumps(_verify().to_dict()))["tcb"]["status"] == "UpToDate"
+
+
+def test_the_dispatcher_reaches_verify_tdx() -> None:
+
+    evidence = SimulatedTdxProvider(SIM, clock=lambda: SIM_TIME).get_evidence(DATA)
+    claims = verify_evidence(evidence, roots=ROOTS, now=NOW)  # collateral=None: carried only
+    assert claims.platform == "tdx"
+    assert claims.tcb["status"] == "UpToDate"
+    bare = SimulatedTdxProvider(SIM, attach_collateral=False).get_evidence(DATA)
+    with pytest.raises(CouldNotCheck):
+        verify_evidence(bare, roots=ROOTS, now=NOW)
+
+
+def test_a_simulated_tdx_enclave_passes_the_default_policy() -> None:
+
+    keyset = Keyset(
+        signing_public_key=SigningKey.generate().public_key,
+        image_digest="sha256:" + "22" * 32,
+        platform="tdx",
+        not_before_ms=0,
+        not_after_ms=2**40,
+    )
+    nonce = bytes(range(32))
+    provider = SimulatedTdxProvider(SIM, clock=lambda: SIM_TIME)
+    document = AttestationDocument(provider.get_evidence(keyset.report_data(nonce)), keyset, nonce)
+    appraisal = verify_attestation(document, roots=ROOTS, policy=Policy(), now=NOW, nonce=nonce)
+    assert appraisal is not None
+    debug = simulator(debug=True)
+    debug_doc = AttestationDocument(
+        SimulatedTdxProvider(debug, clock=lambda: SIM_TIME).get_evidence(keyset.report_data(nonce)),
+        keyset,
+        nonce,
+    )
+    with pytest.raises(PolicyViolation, match="debug"):
+        verify_attestation(
+            debug_doc,
+            roots=TrustedRoots.from_certificates([debug.pki.root.cert]),
+            policy=Policy(),
+            now=NOW,
+            nonce=nonce,
+        )
