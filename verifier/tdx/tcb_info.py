@@ -9,18 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from verifier.policy import TDX_STATUSES as TCB_STATUSES  # Intel's seven TCB statuses
 from verifier.tdx.jsonfields import Fields, load_signed_json
 
 CHECK = "tdx.tcb-info"
-TCB_STATUSES = (
-    "UpToDate",
-    "SWHardeningNeeded",
-    "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate",
-    "OutOfDateConfigurationNeeded",
-    "Revoked",
-)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Benchmark: verify_tdx against dcap-qvl (when installed) on the shared real TDX vectors.
 
-Run: ``.venv/bin/python bench/tdx_verify.py [--vectors ../shared/testvectors] [-n 300]``.
+Run: ``.venv/bin/python -m bench.bench_tdx [--vectors ../shared/testvectors] [-n 300]``.
 dcap-qvl is optional (``pip install dcap-qvl``); without it only veritee is measured.
 """
 
