@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Literal
 
 from cryptography import x509
@@ -93,7 +95,7 @@ class TdxCollateral:
     def fmspc(self) -> str:
         """The FMSPC the TCB info claims, lower-case hex, "" if unreadable (lookups only)."""
         try:
-            return str(_json_field(self.tcb_info, "fmspc", "tcb_info")).lower()
+            return _json_field(self.tcb_info, "fmspc", "tcb_info").lower()
         except BadInput:
             return ""
 
@@ -144,7 +146,7 @@ class TdxCollateral:
     @staticmethod
     def _time(raw: bytes, key: str) -> datetime:
         try:
-            return datetime.fromisoformat(str(_json_field(raw, key, "collateral")))
+            return datetime.fromisoformat(_json_field(raw, key, "collateral"))
         except ValueError:
             raise BadInput(_CHECK, f"collateral {key} is not an ISO 8601 time") from None
 
@@ -280,14 +282,23 @@ class AmdChain:
     root: bytes
 
 
-def _json_field(raw: bytes, key: str, what: str) -> object:
+def _json_field(raw: bytes, key: str, what: str) -> str:
+    """A top-level string of unverified JSON (for lookups), cached by the JSON's bytes."""
+    value = _json_strings(bytes(raw)).get(key)
+    if value is None:
+        raise BadInput(_CHECK, f"{what} has no string {key!r}")
+    return value
+
+
+@lru_cache(maxsize=64)
+def _json_strings(raw: bytes) -> Mapping[str, str]:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise BadInput(_CHECK, f"{what} is not JSON") from None
-    if not isinstance(data, dict) or key not in data:
-        raise BadInput(_CHECK, f"{what} has no {key!r}")
-    return data[key]
+        return MappingProxyType({})
+    if not isinstance(data, dict):
+        return MappingProxyType({})
+    return MappingProxyType({k: v for k, v in data.items() if isinstance(v, str)})
 
 
 def _signed_member(body: bytes, key: str) -> tuple[bytes, bytes]:

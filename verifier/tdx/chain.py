@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from verifier.collateral.errors import CollateralExpired, CollateralInvalid
 from verifier.errors import CertificateChainInvalid, VerifierError
@@ -48,8 +48,7 @@ def verify_chain(
     anchor: x509.Certificate | None = None
     if len(certs) > 1 and certs[-1].issuer == certs[-1].subject:
         root = certs.pop()
-        der = root.public_bytes(Encoding.DER)
-        anchor = next((a for a in roots.anchors if a.public_bytes(Encoding.DER) == der), None)
+        anchor = next((a for a in roots.anchors if a == root), None)  # equal DER bytes
         if anchor is None:
             raise CertificateChainInvalid(
                 check, f"the chain's root {common_name(root.subject)!r} is not a trusted root"
@@ -110,9 +109,15 @@ def _check_issuer_is_ca(issuer: x509.Certificate, check: str) -> None:
 
 def load_crl(der: bytes, *, check: str, what: str) -> x509.CertificateRevocationList:
     try:
-        return x509.load_der_x509_crl(der)
+        return _parse_crl(bytes(der))
     except ValueError as exc:
         raise CollateralInvalid(check, f"the {what} is not a DER CRL: {exc}") from None
+
+
+@lru_cache(maxsize=32)
+def _parse_crl(der: bytes) -> x509.CertificateRevocationList:
+    """Parsed CRLs are cached by their bytes; their signatures are checked on every use."""
+    return x509.load_der_x509_crl(der)
 
 
 def verify_crl(

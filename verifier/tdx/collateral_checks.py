@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 
@@ -68,13 +69,24 @@ def verify_collateral(
     verify_crl(root_crl, anchor, now, check="tdx.crl", what="root CA CRL")
     for cert in (signer, qe_signer):  # the same TCB Signing certificate, in practice
         ensure_not_revoked(root_crl, cert, check="tdx.crl")
-    tcb_info = TcbInfo.from_json(collateral.tcb_info)
-    qe_identity = QeIdentity.from_json(collateral.qe_identity)
+    tcb_info = _tcb_info(collateral.tcb_info)
+    qe_identity = _qe_identity(collateral.qe_identity)
     _fresh("TCB info", tcb_info.issue_date, tcb_info.next_update, now)
     _fresh("QE identity", qe_identity.issue_date, qe_identity.next_update, now)
     return VerifiedCollateral(
         tcb_info, qe_identity, root_crl, collateral.pck_crl, signer, collateral.origin
     )
+
+
+@lru_cache(maxsize=32)
+def _tcb_info(raw: bytes) -> TcbInfo:
+    """Parsed after its signature verified; cached by its bytes (the result is immutable)."""
+    return TcbInfo.from_json(raw)
+
+
+@lru_cache(maxsize=32)
+def _qe_identity(raw: bytes) -> QeIdentity:
+    return QeIdentity.from_json(raw)
 
 
 def _signed_by(

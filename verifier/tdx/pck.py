@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 
@@ -64,7 +65,13 @@ def verify_pck_chain(quote: TdxQuote, roots: TrustedRoots, now: datetime) -> Pck
         raise CertificateChainInvalid(CHECK, "the PCK certificate has no SGX extensions") from None
     if not isinstance(value.value, x509.UnrecognizedExtension):  # pragma: no cover - defensive
         raise CertificateChainInvalid(CHECK, "unexpected SGX extension encoding")
-    return PckChain(leaf, intermediate, anchor, PckExtensions.from_der(value.value.value), ca)
+    return PckChain(leaf, intermediate, anchor, _extensions(value.value.value), ca)
+
+
+@lru_cache(maxsize=64)
+def _extensions(der: bytes) -> PckExtensions:
+    """Parsed SGX extensions, cached by their bytes (the certificate was just verified)."""
+    return PckExtensions.from_der(der)
 
 
 def check_revocation(

@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 import warnings
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -21,7 +22,16 @@ _WHITESPACE = re.compile(rb"[\r\n\t ]*")
 
 
 def load_pem_chain(data: bytes) -> list[x509.Certificate]:
-    """Parse concatenated PEM certificates; ValueError on anything else."""
+    """Parse concatenated PEM certificates; ValueError on anything else.
+
+    Parsed chains are cached by their bytes (certificates are immutable; every signature
+    is still verified on every use): a verifier sees the same chains again and again.
+    """
+    return list(_load(bytes(data)))
+
+
+@lru_cache(maxsize=128)
+def _load(data: bytes) -> tuple[x509.Certificate, ...]:
     data = data.rstrip(b"\x00")
     certs: list[x509.Certificate] = []
     pos = _skip(data, 0)
@@ -40,7 +50,7 @@ def load_pem_chain(data: bytes) -> list[x509.Certificate]:
         pos = _skip(data, match.end())
     if not certs:
         raise ValueError("no certificates")
-    return certs
+    return tuple(certs)
 
 
 def _parsed(cert: x509.Certificate, pos: int) -> x509.Certificate:
