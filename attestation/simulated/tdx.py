@@ -103,13 +103,17 @@ class SimulatedTdx:
     def open(
         cls, state: Path, *, now: datetime, config: SimulatedTdxConfig | None = None
     ) -> SimulatedTdx:
-        """Load the simulator kept in ``state``, creating it (valid from ``now``) if absent."""
+        """Load the simulator kept in ``state``, creating it (valid from ``now``) if absent.
+
+        The PCK certificate's SGX TCB and FMSPC are fixed when the state is created; a
+        later ``config`` changes what the TD reports, not what its PCK certificate says.
+        """
         state = Path(state)
         if (state / "tdx" / "root-ca.pem").is_file():
             return cls(SimulatedPki.load(state), config)
-        sim = cls.create(now=now, config=config)
-        sim.pki.save(state)
-        return sim
+        config = config or SimulatedTdxConfig()
+        fresh = SimulatedPki.create(_pck_extensions(config), now)
+        return cls(fresh.save_once(state), config)
 
     @staticmethod
     def roots_file(state: Path) -> Path:

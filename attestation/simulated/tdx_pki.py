@@ -14,6 +14,8 @@ State layout::
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,15 +79,28 @@ class SimulatedPki:
         tcb = _issue("tcb-signing", root, start, start + timedelta(days=365 * 7))
         return cls(root, pck_ca, pck, tcb, ec.generate_private_key(ec.SECP256R1()))
 
-    def save(self, state: Path) -> None:
-        tdx = state / "tdx"
-        tdx.mkdir(parents=True, exist_ok=True)
-        (state / "roots").mkdir(parents=True, exist_ok=True)
-        (state / "roots" / ROOT_FILE).write_bytes(self.root.pem)
+    def save_once(self, state: Path) -> SimulatedPki:
+        """Keep this PKI in ``state`` unless one is there already; return the one kept.
+
+        The files are written to a staging directory that is renamed into place, so
+        concurrent first starts agree on one PKI and no reader sees half of one.
+        """
+        state.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tdx-", dir=state))
         for name, issued in self._issued().items():
-            (tdx / f"{name}.pem").write_bytes(issued.pem)
-            _write_key(tdx / f"{name}.key.pem", issued.key)
-        _write_key(tdx / "attestation-key.pem", self.attestation_key)
+            (staging / f"{name}.pem").write_bytes(issued.pem)
+            _write_key(staging / f"{name}.key.pem", issued.key)
+        _write_key(staging / "attestation-key.pem", self.attestation_key)
+        try:
+            staging.rename(state / "tdx")
+            kept = self
+        except OSError:  # another process got there first: use its PKI
+            shutil.rmtree(staging, ignore_errors=True)
+            kept = SimulatedPki.load(state)
+        roots = state / "roots"
+        roots.mkdir(exist_ok=True)
+        (roots / ROOT_FILE).write_bytes(kept.root.pem)
+        return kept
 
     @classmethod
     def load(cls, state: Path) -> SimulatedPki:

@@ -12,6 +12,7 @@ from attestation.errors import InvalidReportData
 from attestation.evidence import EvidenceProvider
 from attestation.formats.tdx import TdxQuote
 from attestation.simulated.tdx import SimulatedTdx, SimulatedTdxConfig, SimulatedTdxProvider
+from attestation.simulated.tdx_pki import SimulatedPki
 from tests.helpers.tdx import SIM_TIME
 
 
@@ -63,3 +64,11 @@ def test_provider_binds_report_data_and_attaches_collateral() -> None:
     assert not bare.get_evidence(bytes(64)).collateral
     with pytest.raises(InvalidReportData):
         provider.get_evidence(bytes(63))
+
+
+def test_a_second_first_start_keeps_the_first_pki(tmp_path: Path) -> None:
+    first = SimulatedTdx.open(tmp_path, now=SIM_TIME)
+    late = SimulatedTdx.create(now=SIM_TIME).pki.save_once(tmp_path)  # lost the race
+    assert late.root.cert == first.pki.root.cert
+    assert SimulatedPki.load(tmp_path).root.cert == first.pki.root.cert
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tdx-")]
