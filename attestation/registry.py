@@ -69,6 +69,26 @@ def _simulated_nitro(state_dir: Path | None, options: Mapping[str, Any]) -> Evid
     return SimulatedNitro.from_state_dir(_state(state_dir, "simulated-nitro"), pcrs=pcrs or None)
 
 
+def _simulated_tdx(state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
+    from datetime import UTC, datetime
+
+    from attestation.simulated.tdx import SimulatedTdx, SimulatedTdxConfig, SimulatedTdxProvider
+
+    config = SimulatedTdxConfig(
+        **{k: bytes.fromhex(v) if k == "mrtd" else v for k, v in options.items()}
+    )
+    simulator = SimulatedTdx.open(
+        _state(state_dir, "simulated-tdx"), now=datetime.now(UTC), config=config
+    )
+    return SimulatedTdxProvider(simulator)
+
+
+def _tdx(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
+    from attestation.providers.tdx import tdx_provider
+
+    return tdx_provider()
+
+
 def _sev_snp(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
     from attestation.providers.configfs_tsm import DEFAULT_ROOT
     from attestation.providers.snp import ConfigfsTsmSnpProvider, SevGuestSnpProvider
@@ -90,7 +110,9 @@ def _nitro(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvi
 FACTORIES: dict[str, Factory] = {
     "simulated-sev-snp": _simulated_snp,
     "simulated-nitro": _simulated_nitro,
+    "simulated-tdx": _simulated_tdx,
     "sev-snp": _sev_snp,
+    "tdx": _tdx,
     "nitro": _nitro,
 }
 

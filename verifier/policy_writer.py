@@ -27,7 +27,11 @@ def pinning_policy(evidence: VerifiedEvidence, *, source: str) -> str:
     measurements = evidence.measurements
     if evidence.platform == "sev-snp":
         lines.append(f'measurements = ["{measurements["measurement"]}"]')
-        tcb = {k: v for k, v in sorted(evidence.tcb.items()) if k in SNP_TCB_COMPONENTS and isinstance(v, int)}
+        tcb = {
+            k: v
+            for k, v in sorted(evidence.tcb.items())
+            if k in SNP_TCB_COMPONENTS and isinstance(v, int)
+        }
         lines.append("min_tcb = { " + ", ".join(f"{k} = {v}" for k, v in tcb.items()) + " }")
         vmpl = evidence.details.get("vmpl", 0)
         lines.append(f"max_vmpl = {vmpl if isinstance(vmpl, int) else 0}")

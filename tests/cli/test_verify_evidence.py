@@ -199,3 +199,56 @@ def test_the_console_script_end_to_end(testvectors: Path) -> None:
     assert (
         run_script("verify", "evidence", "-", "--platform", "sev-snp", stdin=b"\x01" * 10).code == 2
     )
+
+
+def test_tdx_vector_with_its_collateral(
+    testvectors: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tdx = testvectors / "tdx"
+    args = ("verify", "evidence", tdx / "dcapqvl-v4.quote.bin")
+    ok = run_cli(
+        capsys,
+        *args,
+        "--collateral",
+        tdx / "dcapqvl-v4.collateral.json",
+        "--at",
+        "2025-07-01T00:00:00Z",
+    )
+    assert ok.code == 0, ok.err
+    assert "tdx.tcb-status: TCB status UpToDate" in ok.out
+    assert "mrtd = 91eb2b44" in ok.out
+    missing = run_cli(capsys, *args, "--at", "2025-07-01T00:00:00Z")
+    assert (
+        missing.code == 3 and "collateral" in missing.err
+    )  # offline and missing: never "verified"
+    stale = run_cli(
+        capsys,
+        *args,
+        "--collateral",
+        tdx / "dcapqvl-v4.collateral.json",
+        "--at",
+        "2025-09-01T00:00:00Z",
+    )
+    assert stale.code == 3
+
+
+def test_simulated_tdx_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    out = tmp_path / "tdx.json"
+    assert (
+        run_cli(
+            capsys,
+            "attest",
+            "--platform",
+            "simulated-tdx",
+            "--report-data",
+            REPORT_DATA,
+            "--out",
+            out,
+            "--state",
+            state,
+        ).code
+        == 0
+    )
+    assert run_cli(capsys, "verify", "evidence", out, "--roots", state / "roots").code == 0
+    assert run_cli(capsys, "verify", "evidence", out).code == 1

@@ -36,6 +36,13 @@ SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     # AMD SEV-SNP: ARK + ASK (VCEK chains) and ARK + ASVK (VLEK chains) per product.
     **AMD_ROOTS,
+    # Intel SGX Root CA (P-256), valid 2018-05-21 to 2049-12-31: roots PCK and TCB Signing.
+    "intel-sgx": (
+        (
+            "intel_sgx_root_ca.der",
+            "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3",
+        ),
+    ),
 }
 
 

@@ -80,9 +80,12 @@ def _run(args: argparse.Namespace) -> int:
 def _collateral(args: argparse.Namespace) -> object:
     if args.collateral is None:
         return None
-    from verifier.errors import BadInput
+    from verifier.collateral import DirectoryCollateral, load_bundle_file
 
-    raise BadInput("collateral", "collateral sources arrive with the TDX verifier")
+    path: Path = args.collateral
+    if path.is_dir():
+        return DirectoryCollateral(path)
+    return load_bundle_file(path)
 
 
 def human(result: Appraisal) -> list[str]:
