@@ -232,7 +232,7 @@ def _b64url_int(jwk: dict[str, Any], name: str) -> int:
     if not isinstance(value, str) or not value:
         raise MalformedEvidence("missing", field=f"{_JWK_FIELD}.{name}")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise MalformedEvidence("not base64url", field=f"{_JWK_FIELD}.{name}") from None
     return int.from_bytes(raw, "big")
