@@ -21,9 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from verifier.errors import BadInput
+from verifier.trust.amd import AMD_ROOTS
 
 # name -> (file names, in this package, with the SHA-256 of each file's DER bytes)
-SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {}
+SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {**AMD_ROOTS}
 
 
 def certificate_sha256(cert: x509.Certificate) -> str:
