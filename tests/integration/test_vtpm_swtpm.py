@@ -2,7 +2,7 @@
 
 One swtpm per module (fresh state in a temp dir, free ports on 127.0.0.1). Cloud
 provisioning is emulated by writing the NV indices and persistent handles that Google Cloud
-and Azure use, with a locally generated CA and a stand-in hardware signer.
+and Azure use, with a locally generated CA and a simulated SEV-SNP chip (or a stand-in).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from attestation.formats.tpm.constants import TPM_RH_ENDORSEMENT
 from attestation.providers.vtpm import AkSource, VtpmProvider
 from attestation.providers.vtpm.tss import TssTpm
 from attestation.simulated.vtpm_cloud import LocalCa, provision_azure, provision_gcp
+from tests.helpers.azure_snp import MEASUREMENT, NOW, snp_certificates, snp_roots, snp_sign
 from tests.helpers.fake_hardware import FakeHardware
 from tests.helpers.swtpm import need_swtpm, running_swtpm
 from verifier.claims import VerifiedEvidence
@@ -35,7 +36,6 @@ from verifier.vtpm import verify_vtpm
 
 pytestmark = pytest.mark.service
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 REPORT_DATA = hashlib.sha256(b"keyset").digest() + hashlib.sha256(b"nonce").digest()
 PCRS = PcrSelection.of("sha256", range(24))
 
@@ -263,8 +263,18 @@ def test_auto_prefers_azure_when_both_clouds_are_provisioned(
         provider.close()
 
 
-def test_azure_with_a_simulated_snp_report() -> None:
-    pytest.skip(
-        "needs the snp branch (simulated SNP signer + verify_snp), not merged yet: the HCL "
-        "path is covered with a stand-in hardware verifier above"
-    )
+def test_azure_with_a_simulated_snp_report(tpm: TssTpm) -> None:
+    provision_azure(tpm, snp_sign)
+    provider = VtpmProvider(tpm, ak=AkSource.AZURE, hardware_certificates=snp_certificates)
+    try:
+        evidence = provider.get_evidence(REPORT_DATA)
+    finally:
+        provider.close()
+    claims = verify_vtpm(evidence, roots=snp_roots(), now=NOW)  # the shipped SNP verifier
+    assert claims.signer == "vTPM AK bound by an Azure HCL report to VCEK (Milan)"
+    assert claims.measurements["measurement"] == MEASUREMENT.hex()
+    assert claims.measurements["pcr16"] != "00" * 32
+    assert claims.report_data == REPORT_DATA
+    with pytest.raises(BindingMismatch) as info:
+        verify_vtpm(replace(evidence, report_data=bytes(64)), roots=snp_roots(), now=NOW)
+    assert info.value.check == "vtpm.nonce"

@@ -5,8 +5,10 @@ signature and certificate chain are the SNP (TDX) verifier's job; this package o
 it for :class:`VerifiedEvidence` of the embedded report, then checks that the report's
 REPORT_DATA binds the HCL runtime data, which names the AK.
 
-``HARDWARE_VERIFIERS`` maps a platform name (``sev-snp``, ``tdx``) to such a verifier.
-It is empty until the platform verifiers are wired in; callers may pass their own mapping.
+``HARDWARE_VERIFIERS`` maps a platform name to such a verifier: ``sev-snp`` is
+:func:`verifier.snp.verify_snp`. There is no ``tdx`` entry: Azure's TDX HCL report holds a
+TDREPORT, which no offline verifier can check (see :mod:`verifier.vtpm.binding`). Callers
+may pass their own mapping.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 from attestation.evidence import Evidence
 from attestation.formats.hcl import HclReport
 from verifier.claims import VerifiedEvidence
+from verifier.snp import verify_snp
 from verifier.trust import TrustedRoots
 
 
@@ -35,7 +38,14 @@ class HardwareVerifier(Protocol):
     ) -> VerifiedEvidence: ...
 
 
-HARDWARE_VERIFIERS: Mapping[str, HardwareVerifier] = MappingProxyType({})
+def _verify_snp(
+    evidence: Evidence, *, roots: TrustedRoots, now: datetime, collateral: object | None = None
+) -> VerifiedEvidence:
+    """verify_snp needs no collateral: the VCEK (and ASK) travel in the evidence."""
+    return verify_snp(evidence, roots=roots, now=now)
+
+
+HARDWARE_VERIFIERS: Mapping[str, HardwareVerifier] = MappingProxyType({"sev-snp": _verify_snp})
 
 
 def hardware_evidence(hcl: HclReport, vtpm: Evidence) -> Evidence:

@@ -8,6 +8,8 @@ The evidence (``platform="vtpm"``)::
     extra["pcrs"]             the quoted PCR values (attestation.formats.tpm.pcrs encoding)
     extra["hcl_report"]       Azure only: the HCL report binding the AK to SNP/TDX hardware
     certificates["ak"]        the AK certificate (DER), where the cloud provisions one
+    certificates[...]         Azure: the hardware report's certificates (``vcek``...), when
+                              a ``hardware_certificates`` source is given
 
 Qualifying data is the 64 bytes of report data. A TPM that does not implement SHA-512
 cannot take 64 bytes (TPM2B_DATA holds 2 + its largest digest), so on TPM_RC_SIZE the
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from attestation.errors import PlatformUnavailable, ProviderError
 from attestation.evidence import Evidence, Platform, check_report_data
@@ -51,6 +54,13 @@ class _Ak:
     source: AkSource
     certificate: bytes | None
     hcl_report: bytes | None
+    hardware_certificates: Mapping[str, bytes] = field(default_factory=dict)
+
+    def certificates(self) -> dict[str, bytes]:
+        certs = dict(self.hardware_certificates)
+        if self.certificate:
+            certs["ak"] = self.certificate
+        return certs
 
 
 class VtpmProvider:
@@ -65,7 +75,12 @@ class VtpmProvider:
         *,
         pcrs: PcrSelection = DEFAULT_PCRS,
         ak: AkSource | str = AkSource.AUTO,
+        hardware_certificates: Callable[[], Mapping[str, bytes]] | None = None,
     ) -> None:
+        """``hardware_certificates``: on Azure, what certifies the HCL report's hardware
+        report (SNP: ``vcek``, ``ask``), which Azure serves from its instance metadata
+        service; called once, when the Azure AK is loaded. Not called elsewhere."""
+        self._hardware_certificates = hardware_certificates
         self._device = device
         self._pcrs = pcrs
         self._source = AkSource(ak)
@@ -85,7 +100,7 @@ class VtpmProvider:
             provider=f"{self.name}/{ak.source.value}",
             report=attest,
             report_data=report_data,
-            certificates={"ak": ak.certificate} if ak.certificate else {},
+            certificates=ak.certificates(),
             extra=extra,
         )
 
@@ -123,7 +138,10 @@ class VtpmProvider:
             return None
         report = HclReport.from_nv(hcl).to_bytes()
         cert = self._device.nv_read(AZURE_AK_CERT_NV_INDEX)
-        return _Ak(key, _parse_public(key), AkSource.AZURE, cert and trim_der(cert), report)
+        hardware = dict(self._hardware_certificates()) if self._hardware_certificates else {}
+        return _Ak(
+            key, _parse_public(key), AkSource.AZURE, cert and trim_der(cert), report, hardware
+        )
 
     def _gcp_ak(self) -> _Ak | None:
         for slot in GCP_AK_SLOTS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +28,7 @@ from attestation.providers.vtpm import (
     VtpmProvider,
 )
 from attestation.providers.vtpm.profiles import default_scheme, local_ak_template, trim_der
+from attestation.providers.vtpm.tss import TssTpm, _is_size_error
 from attestation.simulated.vtpm import SoftwareTpm
 from attestation.simulated.vtpm_cloud import LocalCa, provision_azure, provision_gcp
 
@@ -192,3 +194,39 @@ def test_trim_der_keeps_unparseable_data_whole() -> None:
     assert trim_der(b"\x30\x82\x00\x02ab" + bytes(10)) == b"\x30\x82\x00\x02ab"
     assert trim_der(b"\x30\x82\xff\xffab") == b"\x30\x82\xff\xffab"
     assert trim_der(b"junk") == b"junk"
+
+
+def test_hardware_certificates_are_fetched_once_and_only_on_azure(ca: LocalCa) -> None:
+    calls: list[int] = []
+
+    def fetch() -> dict[str, bytes]:
+        calls.append(1)
+        return {"vcek": b"vcek der"}
+
+    gcp = SoftwareTpm()
+    provision_gcp(gcp, ca, kind="ecc", not_before=NOW)
+    assert (
+        "vcek"
+        not in VtpmProvider(gcp, hardware_certificates=fetch).get_evidence(REPORT_DATA).certificates
+    )
+    assert calls == []
+    tpm = SoftwareTpm()
+    provision_azure(tpm, lambda report_data: report_data)
+    provider = VtpmProvider(tpm, hardware_certificates=fetch)
+    for _ in range(2):
+        assert provider.get_evidence(REPORT_DATA).certificates == {"vcek": b"vcek der"}
+    assert calls == [1]
+
+
+def test_without_tpm2_pytss_the_tss_device_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tpm2_pytss", None)
+    with pytest.raises(PlatformUnavailable, match=r"veritee\[vtpm\]"):
+        TssTpm("swtpm:host=127.0.0.1,port=1")
+
+
+@pytest.mark.parametrize(
+    ("rc", "is_size"),
+    [(0x1D5, True), (0x2D5, True), (0x095, True), (0x0D5, True), (0x9A, False), (0x80015, False)],
+)
+def test_tpm_rc_size_is_recognised_on_any_parameter(rc: int, is_size: bool) -> None:
+    assert _is_size_error(rc) is is_size

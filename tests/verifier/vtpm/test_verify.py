@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +38,7 @@ from attestation.simulated.vtpm_cloud import (
     provision_gcp,
     runtime_data,
 )
+from tests.helpers.azure_snp import MEASUREMENT, NOW, snp_certificates, snp_roots, snp_sign
 from tests.helpers.fake_hardware import FakeHardware
 from verifier.claims import VerifiedEvidence
 from verifier.errors import (
@@ -50,7 +51,6 @@ from verifier.errors import (
 from verifier.trust import TrustedRoots
 from verifier.vtpm import HARDWARE_VERIFIERS, pcr_measurements, verify_vtpm
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 REPORT_DATA = hashlib.sha512(b"keyset and nonce").digest()
 PCRS = PcrSelection.of("sha256", range(24))
 
@@ -142,8 +142,8 @@ def test_measurement_names_per_bank() -> None:
     assert set(pcr_measurements(tpm.pcr_read(selection))) == {"sha384:pcr1", "pcr0"}
 
 
-def test_no_hardware_verifiers_are_wired_in_yet() -> None:
-    assert dict(HARDWARE_VERIFIERS) == {}
+def test_snp_is_wired_in_and_tdx_is_not() -> None:
+    assert set(HARDWARE_VERIFIERS) == {"sev-snp"}
 
 
 # -- bad input --------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_the_hcl_report_is_preferred_over_an_ak_certificate(
 
 
 def test_without_a_hardware_verifier_could_not_check(hardware: FakeHardware, ca: LocalCa) -> None:
-    expect(CouldNotCheck, "vtpm.ak-binding.hardware-report", azure(hardware), ca)
+    expect(CouldNotCheck, "vtpm.ak-binding.hardware-report", azure(hardware), ca, hardware={})
 
 
 def test_a_tdx_hcl_report_could_not_check(hardware: FakeHardware, ca: LocalCa) -> None:
@@ -445,3 +445,48 @@ def _rsa_template() -> bytes:
     return TpmPublic(
         Alg.SHA256, LOCAL_AK_ATTRIBUTES, RsaKey(2048, 0, b""), Scheme(Alg.RSASSA, Alg.SHA256)
     ).to_bytes()
+
+
+# -- the AK binding: an Azure HCL report around a (simulated) SEV-SNP report -------------
+
+
+@pytest.fixture(scope="module")
+def azure_snp() -> Evidence:
+    tpm = SoftwareTpm()
+    provision_azure(tpm, snp_sign)
+    return VtpmProvider(tpm, hardware_certificates=snp_certificates).get_evidence(REPORT_DATA)
+
+
+def test_azure_with_a_simulated_snp_report(azure_snp: Evidence) -> None:
+    assert set(azure_snp.certificates) == {"vcek"}
+    claims = verify_vtpm(azure_snp, roots=snp_roots(), now=NOW)
+    assert claims.signer == "vTPM AK bound by an Azure HCL report to VCEK (Milan)"
+    assert claims.measurements["measurement"] == MEASUREMENT.hex()
+    assert claims.debug is False
+    assert claims.tcb["snp"] == 22
+    names = [c.name for c in claims.checks]
+    assert names.index("snp.signature") < names.index("vtpm.ak-binding.hcl-runtime-data")
+    assert names[-3:] == [
+        "vtpm.ak-binding.hardware-report",
+        "vtpm.ak-binding.hcl-runtime-data",
+        "vtpm.ak-binding.hcl-ak",
+    ]
+
+
+def test_azure_snp_needs_amd_roots(azure_snp: Evidence, ca: LocalCa) -> None:
+    expect(CertificateChainInvalid, "snp.vcek-chain", azure_snp, ca)
+
+
+def test_azure_snp_without_the_vcek_could_not_check(azure_snp: Evidence) -> None:
+    with pytest.raises(CouldNotCheck) as info:
+        verify_vtpm(replace(azure_snp, certificates={}), roots=snp_roots(), now=NOW)
+    assert info.value.check == "snp.vcek"
+
+
+def test_azure_snp_report_tampered_inside_the_hcl_report(azure_snp: Evidence) -> None:
+    hcl = bytearray(azure_snp.extra["hcl_report"])
+    hcl[32 + 0x90] ^= 1  # MEASUREMENT
+    tampered = replace(azure_snp, extra={**azure_snp.extra, "hcl_report": bytes(hcl)})
+    with pytest.raises(EvidenceSignatureInvalid) as info:
+        verify_vtpm(tampered, roots=snp_roots(), now=NOW)
+    assert info.value.check == "snp.signature"
