@@ -24,7 +24,16 @@ from verifier.errors import BadInput
 from verifier.trust.amd import AMD_ROOTS
 
 # name -> (file names, in this package, with the SHA-256 of each file's DER bytes)
-SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {**AMD_ROOTS}
+SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {
+    **AMD_ROOTS,
+    # Intel SGX Root CA (P-256), valid 2018-05-21 to 2049-12-31: roots PCK and TCB Signing.
+    "intel-sgx": (
+        (
+            "intel_sgx_root_ca.der",
+            "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3",
+        ),
+    ),
+}
 
 
 def certificate_sha256(cert: x509.Certificate) -> str:
