@@ -17,12 +17,23 @@ import pytest
 
 from attestation.errors import MalformedEvidence
 from attestation.evidence import Evidence
+from attestation.formats.hcl import HardwareReportType
 from attestation.formats.tpm import PcrSelection, PcrValues, QuoteAttest, TpmPublic
 from attestation.formats.tpm.constants import TPM_RH_ENDORSEMENT
 from attestation.providers.vtpm import AkSource, VtpmProvider
 from attestation.providers.vtpm.tss import TssTpm
 from attestation.simulated.vtpm_cloud import LocalCa, provision_azure, provision_gcp
-from tests.helpers.azure_snp import MEASUREMENT, NOW, snp_certificates, snp_roots, snp_sign
+from tests.helpers.azure_hardware import (
+    MEASUREMENT,
+    NOW,
+    snp_certificates,
+    snp_roots,
+    snp_sign,
+    td_platform,
+    td_quote,
+    td_roots,
+    with_td_collateral,
+)
 from tests.helpers.fake_hardware import FakeHardware
 from tests.helpers.swtpm import need_swtpm, running_swtpm
 from verifier.claims import VerifiedEvidence
@@ -278,3 +289,16 @@ def test_azure_with_a_simulated_snp_report(tpm: TssTpm) -> None:
     with pytest.raises(BindingMismatch) as info:
         verify_vtpm(replace(evidence, report_data=bytes(64)), roots=snp_roots(), now=NOW)
     assert info.value.check == "vtpm.nonce"
+
+
+def test_azure_tdx_through_the_td_quote(tpm: TssTpm) -> None:
+    provision_azure(tpm, td_platform().tdreport, report_type=HardwareReportType.TDX)
+    provider = VtpmProvider(tpm, ak=AkSource.AZURE, td_quote=td_quote)
+    try:
+        evidence = with_td_collateral(provider.get_evidence(REPORT_DATA))
+    finally:
+        provider.close()
+    claims = verify_vtpm(evidence, roots=td_roots(), now=NOW)  # the shipped TDX verifier
+    assert claims.measurements["mrtd"] == td_platform().config.mrtd.hex()
+    assert claims.measurements["pcr23"] != "00" * 32
+    assert claims.details["binding"] == "azure-hcl"

@@ -1,8 +1,9 @@
 """Why the attestation key can be trusted: its binding to hardware, or to a cloud's CA.
 
-- **Azure HCL report** (``extra["hcl_report"]``): the embedded SNP/TDX report verifies (by
-  the hardware verifier), its REPORT_DATA starts with H(runtime data), and the runtime
-  data's ``HCLAkPub`` is the quoting AK. Debug and hardware measurements come from there.
+- **Azure HCL report** (``extra["hcl_report"]``): the embedded SNP report (for TDX: the TD
+  quote made from the embedded TDREPORT) verifies with the hardware verifier, its
+  REPORT_DATA starts with H(runtime data), and the runtime data's ``HCLAkPub`` is the
+  quoting AK. Debug, hardware measurements and TCB come from there.
 - **AK certificate** (``certificates["ak"]``, e.g. Google Cloud): the certificate chains to
   a trusted root at ``now`` and certifies the quoting AK. The cloud vouches for the VM;
   nothing here says whether the guest is debuggable.
@@ -24,6 +25,7 @@ from attestation.formats.hcl import HclReport
 from attestation.formats.tpm import TpmPublic
 from attestation.formats.tpm.keys import public_key, same_public_key
 from verifier.claims import Check
+from verifier.collateral import CollateralSource
 from verifier.errors import BadInput, BindingMismatch, CouldNotCheck
 from verifier.trust import TrustedRoots, load_certificates
 from verifier.vtpm.chain import verify_path
@@ -51,7 +53,7 @@ def bind_ak(
     *,
     roots: TrustedRoots,
     now: datetime,
-    collateral: object | None,
+    collateral: CollateralSource | None,
     hardware: Mapping[str, HardwareVerifier],
 ) -> Binding:
     if "hcl_report" in evidence.extra:
@@ -74,20 +76,17 @@ def _bind_hcl(
     *,
     roots: TrustedRoots,
     now: datetime,
-    collateral: object | None,
+    collateral: CollateralSource | None,
     hardware: Mapping[str, HardwareVerifier],
 ) -> Binding:
     name = f"{BINDING}.hardware-report"
-    if hcl.platform == "tdx":
-        raise CouldNotCheck(
-            name, "the HCL report holds a TDX TDREPORT, which is MAC'd, not signed: only a "
-            "TD quote made from it can be verified, and none is supported yet",
-        )  # fmt: skip
     verify = hardware.get(hcl.platform)
     if verify is None:
         raise CouldNotCheck(name, f"no {hcl.platform} verifier is available to check the report")
-    hw = verify(hardware_evidence(hcl, evidence), roots=roots, now=now, collateral=collateral)
-    checks = [Check(name, f"the embedded {hcl.platform} report verifies ({hw.signer})")]
+    hw_evidence = hardware_evidence(hcl, evidence, check=name)
+    hw = verify(hw_evidence, roots=roots, now=now, collateral=collateral)
+    what = "TD quote made from the embedded TDREPORT" if hcl.platform == "tdx" else "report"
+    checks = [Check(name, f"the {hcl.platform} {what} verifies ({hw.signer})")]
 
     name = f"{BINDING}.hcl-runtime-data"
     digest = hcl.runtime_data_digest()

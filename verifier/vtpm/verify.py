@@ -15,6 +15,7 @@ from attestation.evidence import Evidence
 from attestation.formats.tpm import PcrValues, QuoteAttest, TpmPublic, TpmSignature
 from attestation.formats.tpm.constants import alg_name
 from verifier.claims import VerifiedEvidence
+from verifier.collateral import CollateralSource
 from verifier.errors import BadInput
 from verifier.trust import TrustedRoots
 from verifier.vtpm.binding import bind_ak
@@ -34,13 +35,14 @@ def verify_vtpm(
     *,
     roots: TrustedRoots,
     now: datetime,
-    collateral: object | None = None,
+    collateral: CollateralSource | None = None,
     hardware: Mapping[str, HardwareVerifier] | None = None,
 ) -> VerifiedEvidence:
     """Verify vTPM evidence, or raise a :class:`~verifier.errors.VerifierError`.
 
     ``roots`` anchor the AK certificate and the hardware report's chain; ``collateral``
-    goes to the hardware verifier; ``hardware`` overrides :data:`HARDWARE_VERIFIERS`.
+    goes to the hardware verifier (TDX: TCB info, QE identity, CRLs; without it, the
+    evidence's own collateral is used); ``hardware`` overrides :data:`HARDWARE_VERIFIERS`.
     """
     if evidence.platform != "vtpm":
         raise BadInput("vtpm.platform", f"expected vtpm evidence, got {evidence.platform}")

@@ -7,6 +7,7 @@ The evidence (``platform="vtpm"``)::
     extra["ak_public"]        TPMT_PUBLIC of the attestation key
     extra["pcrs"]             the quoted PCR values (attestation.formats.tpm.pcrs encoding)
     extra["hcl_report"]       Azure only: the HCL report binding the AK to SNP/TDX hardware
+    extra["td_quote"]         Azure TDX only: the TD quote made from the HCL's TDREPORT
     certificates["ak"]        the AK certificate (DER), where the cloud provisions one
     certificates[...]         Azure: the hardware report's certificates (``vcek``...), when
                               a ``hardware_certificates`` source is given
@@ -55,6 +56,7 @@ class _Ak:
     certificate: bytes | None
     hcl_report: bytes | None
     hardware_certificates: Mapping[str, bytes] = field(default_factory=dict)
+    td_quote: bytes | None = None
 
     def certificates(self) -> dict[str, bytes]:
         certs = dict(self.hardware_certificates)
@@ -76,11 +78,18 @@ class VtpmProvider:
         pcrs: PcrSelection = DEFAULT_PCRS,
         ak: AkSource | str = AkSource.AUTO,
         hardware_certificates: Callable[[], Mapping[str, bytes]] | None = None,
+        td_quote: Callable[[bytes], bytes] | None = None,
     ) -> None:
-        """``hardware_certificates``: on Azure, what certifies the HCL report's hardware
-        report (SNP: ``vcek``, ``ask``), which Azure serves from its instance metadata
-        service; called once, when the Azure AK is loaded. Not called elsewhere."""
+        """Azure only, both called once when the Azure AK is loaded, both served in Azure by
+        its instance metadata service:
+
+        - ``hardware_certificates``: what certifies the HCL report's SNP report (``vcek``,
+          ``ask``), added to the evidence's certificates;
+        - ``td_quote``: TDREPORT -> the TD quote made from it, for an HCL report holding a
+          TDREPORT (MAC'd, so not verifiable by itself); added as ``extra["td_quote"]``.
+        """
         self._hardware_certificates = hardware_certificates
+        self._td_quote = td_quote
         self._device = device
         self._pcrs = pcrs
         self._source = AkSource(ak)
@@ -95,6 +104,8 @@ class VtpmProvider:
         extra = {"signature": signature, "ak_public": ak.public.to_bytes(), "pcrs": pcrs}
         if ak.hcl_report is not None:
             extra["hcl_report"] = ak.hcl_report
+        if ak.td_quote is not None:
+            extra["td_quote"] = ak.td_quote
         return Evidence(
             platform="vtpm",
             provider=f"{self.name}/{ak.source.value}",
@@ -136,11 +147,20 @@ class VtpmProvider:
         key = self._device.persistent_key(AZURE_AK_HANDLE)
         if hcl is None or key is None:
             return None
-        report = HclReport.from_nv(hcl).to_bytes()
+        report = HclReport.from_nv(hcl)
         cert = self._device.nv_read(AZURE_AK_CERT_NV_INDEX)
         hardware = dict(self._hardware_certificates()) if self._hardware_certificates else {}
+        td_quote = None
+        if report.platform == "tdx" and self._td_quote is not None:
+            td_quote = self._td_quote(report.hardware_report)
         return _Ak(
-            key, _parse_public(key), AkSource.AZURE, cert and trim_der(cert), report, hardware
+            key,
+            _parse_public(key),
+            AkSource.AZURE,
+            cert and trim_der(cert),
+            report.to_bytes(),
+            hardware,
+            td_quote,
         )
 
     def _gcp_ak(self) -> _Ak | None:

@@ -10,7 +10,7 @@ import pytest
 
 from attestation.errors import InvalidReportData, PlatformUnavailable, ProviderError
 from attestation.evidence import EvidenceProvider
-from attestation.formats.hcl import HclReport
+from attestation.formats.hcl import HardwareReportType, HclReport
 from attestation.formats.tpm import (
     Alg,
     PcrSelection,
@@ -230,3 +230,26 @@ def test_without_tpm2_pytss_the_tss_device_is_unavailable(monkeypatch: pytest.Mo
 )
 def test_tpm_rc_size_is_recognised_on_any_parameter(rc: int, is_size: bool) -> None:
     assert _is_size_error(rc) is is_size
+
+
+def test_a_td_quote_is_made_once_for_a_tdx_hcl_report() -> None:
+    tdreports: list[bytes] = []
+
+    def quote(tdreport: bytes) -> bytes:
+        tdreports.append(tdreport)
+        return b"td quote"
+
+    tpm = SoftwareTpm()
+    hcl = provision_azure(
+        tpm,
+        lambda report_data: report_data.rjust(1024, b"\x00"),
+        report_type=HardwareReportType.TDX,
+    )
+    provider = VtpmProvider(tpm, td_quote=quote)
+    for _ in range(2):
+        assert provider.get_evidence(REPORT_DATA).extra["td_quote"] == b"td quote"
+    assert tdreports == [hcl.hardware_report]
+    snp = SoftwareTpm()
+    provision_azure(snp, lambda report_data: report_data)
+    assert "td_quote" not in VtpmProvider(snp, td_quote=quote).get_evidence(REPORT_DATA).extra
+    assert len(tdreports) == 1

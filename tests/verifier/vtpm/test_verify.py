@@ -38,7 +38,17 @@ from attestation.simulated.vtpm_cloud import (
     provision_gcp,
     runtime_data,
 )
-from tests.helpers.azure_snp import MEASUREMENT, NOW, snp_certificates, snp_roots, snp_sign
+from tests.helpers.azure_hardware import (
+    MEASUREMENT,
+    NOW,
+    snp_certificates,
+    snp_roots,
+    snp_sign,
+    td_platform,
+    td_quote,
+    td_roots,
+    with_td_collateral,
+)
 from tests.helpers.fake_hardware import FakeHardware
 from verifier.claims import VerifiedEvidence
 from verifier.errors import (
@@ -142,8 +152,8 @@ def test_measurement_names_per_bank() -> None:
     assert set(pcr_measurements(tpm.pcr_read(selection))) == {"sha384:pcr1", "pcr0"}
 
 
-def test_snp_is_wired_in_and_tdx_is_not() -> None:
-    assert set(HARDWARE_VERIFIERS) == {"sev-snp"}
+def test_snp_and_tdx_verifiers_are_wired_in() -> None:
+    assert set(HARDWARE_VERIFIERS) == {"sev-snp", "tdx"}
 
 
 # -- bad input --------------------------------------------------------------------------
@@ -380,18 +390,11 @@ def test_without_a_hardware_verifier_could_not_check(hardware: FakeHardware, ca:
     expect(CouldNotCheck, "vtpm.ak-binding.hardware-report", azure(hardware), ca, hardware={})
 
 
-def test_a_tdx_hcl_report_could_not_check(hardware: FakeHardware, ca: LocalCa) -> None:
+def test_a_tdx_hcl_report_without_its_td_quote_could_not_check(ca: LocalCa) -> None:
     tpm = SoftwareTpm()
-    provision_azure(tpm, hardware.sign, report_type=HardwareReportType.TDX)
+    provision_azure(tpm, td_platform().tdreport, report_type=HardwareReportType.TDX)
     evidence = VtpmProvider(tpm).get_evidence(REPORT_DATA)
-    message = expect(
-        CouldNotCheck,
-        "vtpm.ak-binding.hardware-report",
-        evidence,
-        ca,
-        hardware={"tdx": hardware.verify},
-    )
-    assert "TDREPORT" in message
+    assert "TD quote" in expect(CouldNotCheck, "vtpm.ak-binding.hardware-report", evidence, ca)
 
 
 def test_a_tampered_hardware_report_fails_in_its_verifier(
@@ -490,3 +493,43 @@ def test_azure_snp_report_tampered_inside_the_hcl_report(azure_snp: Evidence) ->
     with pytest.raises(EvidenceSignatureInvalid) as info:
         verify_vtpm(tampered, roots=snp_roots(), now=NOW)
     assert info.value.check == "snp.signature"
+
+
+# -- the AK binding: an Azure HCL report around a TDREPORT, verified through its TD quote --
+
+
+@pytest.fixture(scope="module")
+def azure_tdx() -> Evidence:
+    tpm = SoftwareTpm()
+    provision_azure(tpm, td_platform().tdreport, report_type=HardwareReportType.TDX)
+    provider = VtpmProvider(tpm, td_quote=td_quote)
+    return with_td_collateral(provider.get_evidence(REPORT_DATA))
+
+
+def test_azure_tdx_verifies_through_the_td_quote(azure_tdx: Evidence) -> None:
+    claims = verify_vtpm(azure_tdx, roots=td_roots(), now=NOW)
+    assert claims.details["binding"] == "azure-hcl"
+    assert claims.measurements["mrtd"] == td_platform().config.mrtd.hex()
+    assert "pcr0" in claims.measurements
+    assert claims.debug is False
+    names = [c.name for c in claims.checks]
+    assert "tdx.quote-signature" in names
+    assert names[-3:] == [
+        "vtpm.ak-binding.hardware-report",
+        "vtpm.ak-binding.hcl-runtime-data",
+        "vtpm.ak-binding.hcl-ak",
+    ]
+
+
+def test_azure_tdx_quote_for_other_report_data_fails(azure_tdx: Evidence) -> None:
+    other = td_platform().quote(bytes(64))
+    tampered = replace(azure_tdx, extra={**azure_tdx.extra, "td_quote": other})
+    with pytest.raises(BindingMismatch) as info:
+        verify_vtpm(tampered, roots=td_roots(), now=NOW)
+    assert info.value.check == "tdx.report-data"
+
+
+def test_azure_tdx_needs_intel_roots(azure_tdx: Evidence, ca: LocalCa) -> None:
+    with pytest.raises(CertificateChainInvalid) as info:
+        verify(azure_tdx, ca)
+    assert info.value.check.startswith("tdx.")
