@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
@@ -23,7 +22,6 @@ from attestation.formats.tpm import (
     HASHES_BY_NAME,
     Alg,
     ClockInfo,
-    EccCurve,
     EccKey,
     PcrSelection,
     PcrValues,
@@ -33,18 +31,10 @@ from attestation.formats.tpm import (
     TpmPublic,
     TpmSignature,
 )
+from attestation.formats.tpm.keys import ECC_CURVES, SIGNATURE_HASHES
 from attestation.providers.vtpm.device import LoadedKey, QualifyingDataTooLarge
 
 PCR_COUNT = 24
-_CURVES: dict[int, tuple[ec.EllipticCurve, int]] = {
-    EccCurve.NIST_P256: (ec.SECP256R1(), 32),
-    EccCurve.NIST_P384: (ec.SECP384R1(), 48),
-}
-_HASHES: dict[int, hashes.HashAlgorithm] = {
-    Alg.SHA256: hashes.SHA256(),
-    Alg.SHA384: hashes.SHA384(),
-    Alg.SHA512: hashes.SHA512(),
-}
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
@@ -164,9 +154,10 @@ def _generate(template: TpmPublic) -> _Key:
         size = template.key.key_bits // 8
         key: RsaKey | EccKey = replace(template.key, modulus=modulus.to_bytes(size, "big"))
     else:
-        if template.key.curve not in _CURVES:
+        curve = ECC_CURVES.get(template.key.curve)
+        if curve is None:
             raise ProviderError(f"TPM_RC_CURVE: curve 0x{template.key.curve:04x}")
-        curve, size = _CURVES[template.key.curve]
+        size = (curve.key_size + 7) // 8
         private = ec.generate_private_key(curve)
         numbers = private.public_key().public_numbers()
         key = replace(
@@ -176,7 +167,7 @@ def _generate(template: TpmPublic) -> _Key:
 
 
 def _sign(private: PrivateKey, scheme: Scheme, data: bytes) -> TpmSignature:
-    digest = _HASHES.get(scheme.hash_alg)
+    digest = SIGNATURE_HASHES.get(scheme.hash_alg)
     if digest is None:
         raise ProviderError(f"TPM_RC_HASH: no signing with hash 0x{scheme.hash_alg:04x} here")
     if isinstance(private, ec.EllipticCurvePrivateKey):

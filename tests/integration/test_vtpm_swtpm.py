@@ -70,11 +70,7 @@ def ca() -> LocalCa:
 @pytest.fixture(scope="module")
 def gcp_evidence(tpm: TssTpm, ca: LocalCa) -> Evidence:
     provision_gcp(tpm, ca, kind="ecc", not_before=NOW - timedelta(days=1))
-    provider = VtpmProvider(tpm, ak=AkSource.GCP)
-    try:
-        return provider.get_evidence(REPORT_DATA)
-    finally:
-        provider.close()
+    return evidence_from(tpm, ak=AkSource.GCP)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +81,12 @@ def hardware() -> FakeHardware:
 @pytest.fixture(scope="module")
 def azure_evidence(tpm: TssTpm, hardware: FakeHardware) -> Evidence:
     provision_azure(tpm, hardware.sign)
-    provider = VtpmProvider(tpm, ak=AkSource.AZURE)
+    return evidence_from(tpm, ak=AkSource.AZURE)
+
+
+def evidence_from(tpm: TssTpm, **options: Any) -> Evidence:
+    """Evidence from a provider on ``tpm`` (closed afterwards, flushing its AK)."""
+    provider = VtpmProvider(tpm, **options)
     try:
         return provider.get_evidence(REPORT_DATA)
     finally:
@@ -204,11 +205,7 @@ def test_gcp_rsa_ak_verifies(tpm: TssTpm, ca: LocalCa) -> None:
     provision_gcp(tpm, ca, kind="rsa", not_before=NOW - timedelta(days=1))
     # With both templates present the ECC one wins; drop it to exercise RSA.
     tpm.esapi.nv_undefine_space(tpm.esapi.tr_from_tpmpublic(0x01C10003), auth_handle=_owner())
-    provider = VtpmProvider(tpm, ak=AkSource.GCP)
-    try:
-        evidence = provider.get_evidence(REPORT_DATA)
-    finally:
-        provider.close()
+    evidence = evidence_from(tpm, ak=AkSource.GCP)
     assert TpmPublic.from_bytes(evidence.extra["ak_public"]).type == 0x0001
     claims = verify(evidence, ca)
     assert "rsassa-sha256" in claims.checks[1].detail
@@ -224,11 +221,7 @@ def _owner() -> object:
 
 
 def test_a_local_ak_can_never_be_verified(tpm: TssTpm, ca: LocalCa) -> None:
-    provider = VtpmProvider(tpm, ak=AkSource.LOCAL)
-    try:
-        evidence = provider.get_evidence(REPORT_DATA)
-    finally:
-        provider.close()
+    evidence = evidence_from(tpm, ak=AkSource.LOCAL)
     assert evidence.provider == "vtpm/local" and "ak" not in evidence.certificates
     with pytest.raises(CouldNotCheck) as info:
         verify(evidence, ca)
@@ -267,20 +260,12 @@ def test_azure_without_a_hardware_verifier_could_not_check(
 def test_auto_prefers_azure_when_both_clouds_are_provisioned(
     tpm: TssTpm, azure_evidence: Evidence, gcp_evidence: Evidence
 ) -> None:
-    provider = VtpmProvider(tpm)
-    try:
-        assert provider.get_evidence(REPORT_DATA).provider == "vtpm/azure"
-    finally:
-        provider.close()
+    assert evidence_from(tpm).provider == "vtpm/azure"
 
 
 def test_azure_with_a_simulated_snp_report(tpm: TssTpm) -> None:
     provision_azure(tpm, snp_sign)
-    provider = VtpmProvider(tpm, ak=AkSource.AZURE, hardware_certificates=snp_certificates)
-    try:
-        evidence = provider.get_evidence(REPORT_DATA)
-    finally:
-        provider.close()
+    evidence = evidence_from(tpm, ak=AkSource.AZURE, hardware_certificates=snp_certificates)
     claims = verify_vtpm(evidence, roots=snp_roots(), now=NOW)  # the shipped SNP verifier
     assert claims.signer == "vTPM AK bound by an Azure HCL report to VCEK (Milan)"
     assert claims.measurements["measurement"] == MEASUREMENT.hex()
@@ -293,11 +278,7 @@ def test_azure_with_a_simulated_snp_report(tpm: TssTpm) -> None:
 
 def test_azure_tdx_through_the_td_quote(tpm: TssTpm) -> None:
     provision_azure(tpm, td_platform().tdreport, report_type=HardwareReportType.TDX)
-    provider = VtpmProvider(tpm, ak=AkSource.AZURE, td_quote=td_quote)
-    try:
-        evidence = with_td_collateral(provider.get_evidence(REPORT_DATA))
-    finally:
-        provider.close()
+    evidence = with_td_collateral(evidence_from(tpm, ak=AkSource.AZURE, td_quote=td_quote))
     claims = verify_vtpm(evidence, roots=td_roots(), now=NOW)  # the shipped TDX verifier
     assert claims.measurements["mrtd"] == td_platform().config.mrtd.hex()
     assert claims.measurements["pcr23"] != "00" * 32

@@ -124,8 +124,8 @@ def _bind_certificate(
         if role != "ak"
         for cert in load_certificates(der, f"certificates.{role}")
     ]
-    path = verify_path(leaf, intermediates=others, roots=roots, now=now, check=name)
-    checks = [Check(name, f"the AK certificate chains to {path[-1].subject.rfc4514_string()}")]
+    anchor = verify_path(leaf, intermediates=others, roots=roots, now=now, check=name)
+    checks = [Check(name, f"the AK certificate chains to {anchor.subject.rfc4514_string()}")]
     name = f"{BINDING}.ak-certificate-key"
     if not same_public_key(public_key(ak), leaf.public_key()):
         raise BindingMismatch(name, "the AK certificate certifies another key than the AK")

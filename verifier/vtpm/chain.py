@@ -1,8 +1,9 @@
-"""X.509 path building for AK certificates: leaf → untrusted intermediates → a trusted anchor.
+"""The AK certificate's path: leaf → untrusted intermediates → a trusted anchor.
 
-Intermediates that come with the evidence are untrusted: they count only as links of a
-path that ends at an anchor of :class:`TrustedRoots`. Every certificate on the path must be
-valid at ``now``; every issuer but the anchor must be a CA (basicConstraints).
+Intermediates that come with the evidence (or as ``roots.intermediates``) are untrusted:
+they are only candidates for the links of a path that ends at an anchor of
+:class:`TrustedRoots`. The path is assembled here by names; checking it (signatures, CA
+flags, validity at ``now``) is :func:`verifier.tdx.chain.verify_chain`'s job.
 """
 
 from __future__ import annotations
@@ -11,41 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from verifier.errors import CertificateChainInvalid, CouldNotCheck
+from verifier.tdx.chain import verify_chain
 from verifier.trust import TrustedRoots
 
 MAX_PATH_LENGTH = 6
-
-
-def _subject(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string() or "(empty subject)"
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return False
-    return constraints.ca
-
-
-def _check_validity(cert: x509.Certificate, now: datetime, check: str) -> None:
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise CertificateChainInvalid(
-            check,
-            f"{_subject(cert)} is valid from {cert.not_valid_before_utc.isoformat()} to "
-            f"{cert.not_valid_after_utc.isoformat()}, not at {now.isoformat()}",
-        )
 
 
 def verify_path(
@@ -55,26 +27,17 @@ def verify_path(
     roots: TrustedRoots,
     now: datetime,
     check: str,
-) -> list[x509.Certificate]:
-    """The path from ``leaf`` to a trusted anchor, anchor last; raise when there is none."""
+) -> x509.Certificate:
+    """Verify a path from ``leaf`` to a trusted anchor; return the anchor, or raise."""
     if not roots:
         raise CouldNotCheck(check, "no trusted roots were given for the AK certificate")
     pool = [*intermediates, *roots.intermediates]
     path = [leaf]
-    current = leaf
-    for _ in range(MAX_PATH_LENGTH):
-        _check_validity(current, now, check)
-        anchor = next((a for a in roots.anchors if _issued_by(current, a)), None)
-        if anchor is not None:
-            _check_validity(anchor, now, check)
-            return [*path, anchor]
-        parent = next(
-            (c for c in pool if c not in path and _is_ca(c) and _issued_by(current, c)), None
-        )
-        if parent is None:
+    while not any(anchor.subject == path[-1].issuer for anchor in roots.anchors):
+        parent = next((c for c in pool if c.subject == path[-1].issuer and c not in path), None)
+        if parent is None or len(path) == MAX_PATH_LENGTH:
             raise CertificateChainInvalid(
-                check, f"{_subject(current)} does not chain to a trusted root"
+                check, f"{path[-1].subject.rfc4514_string()} does not chain to a trusted root"
             )
         path.append(parent)
-        current = parent
-    raise CertificateChainInvalid(check, f"no trusted root within {MAX_PATH_LENGTH} certificates")
+    return verify_chain(path, roots, now, check=check)

@@ -5,22 +5,14 @@ from __future__ import annotations
 import hashlib
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from attestation.formats.tpm import Alg, PcrValues, QuoteAttest, TpmPublic, TpmSignature
 from attestation.formats.tpm.constants import alg_name
-from attestation.formats.tpm.keys import public_key
+from attestation.formats.tpm.keys import SIGNATURE_HASHES, public_key
 from verifier.claims import Check
 from verifier.errors import BindingMismatch, EvidenceSignatureInvalid
-
-# SHA-1 is parsed (TPMs implement it) but never accepted for a signature.
-_HASHES: dict[int, hashes.HashAlgorithm] = {
-    Alg.SHA256: hashes.SHA256(),
-    Alg.SHA384: hashes.SHA384(),
-    Alg.SHA512: hashes.SHA512(),
-}
 
 
 def check_ak_attributes(ak: TpmPublic) -> Check:
@@ -46,7 +38,7 @@ def verify_quote_signature(attest: bytes, sig: TpmSignature, ak: TpmPublic) -> C
             f"{alg_name(ak.scheme.scheme)}-{alg_name(ak.scheme.hash_alg)}",
         )  # fmt: skip
     key = public_key(ak)
-    digest = _HASHES.get(sig.hash_alg)
+    digest = SIGNATURE_HASHES.get(sig.hash_alg)
     if digest is None:
         raise EvidenceSignatureInvalid(
             name, f"{alg_name(sig.hash_alg)} signatures are not accepted"

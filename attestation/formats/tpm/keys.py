@@ -1,15 +1,23 @@
-"""The public key inside a TPMT_PUBLIC, as a ``cryptography`` key object (no checks here)."""
+"""TPM keys and hashes as ``cryptography`` objects (no checks here)."""
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from attestation.errors import MalformedEvidence
-from attestation.formats.tpm.constants import EccCurve
+from attestation.formats.tpm.constants import Alg, EccCurve
 from attestation.formats.tpm.public import RsaKey, TpmPublic
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
-_CURVES: dict[int, ec.EllipticCurve] = {
+# The hashes a quote signature may use. SHA-1 is parsed (TPMs implement it) but absent here,
+# so nothing signs or accepts a SHA-1 signature.
+SIGNATURE_HASHES: dict[int, hashes.HashAlgorithm] = {
+    Alg.SHA256: hashes.SHA256(),
+    Alg.SHA384: hashes.SHA384(),
+    Alg.SHA512: hashes.SHA512(),
+}
+ECC_CURVES: dict[int, ec.EllipticCurve] = {
     EccCurve.NIST_P256: ec.SECP256R1(),
     EccCurve.NIST_P384: ec.SECP384R1(),
     EccCurve.NIST_P521: ec.SECP521R1(),
@@ -22,7 +30,7 @@ def public_key(public: TpmPublic) -> PublicKey:
         if isinstance(public.key, RsaKey):
             n = int.from_bytes(public.key.modulus, "big")
             return rsa.RSAPublicNumbers(public.key.public_exponent, n).public_key()
-        curve = _CURVES.get(public.key.curve)
+        curve = ECC_CURVES.get(public.key.curve)
         if curve is None:
             raise MalformedEvidence(
                 f"unsupported curve 0x{public.key.curve:04x}", field="TPMT_PUBLIC.curveID"
