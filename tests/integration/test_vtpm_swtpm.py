@@ -97,6 +97,12 @@ def verify(evidence: Evidence, ca: LocalCa, **kwargs: Any) -> VerifiedEvidence:
     return verify_vtpm(evidence, roots=TrustedRoots((ca.certificate,)), now=NOW, **kwargs)
 
 
+def expect(error: type[Exception], check: str, evidence: Evidence, ca: LocalCa, **kw: Any) -> None:
+    with pytest.raises(error) as info:
+        verify(evidence, ca, **kw)
+    assert getattr(info.value, "check", None) == check
+
+
 def flip(data: bytes, index: int) -> bytes:
     return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
 
@@ -182,9 +188,7 @@ def test_every_pcr_value_byte_matters(gcp_evidence: Evidence, ca: LocalCa) -> No
 
 def test_wrong_report_data_fails_the_nonce_check(gcp_evidence: Evidence, ca: LocalCa) -> None:
     other = replace(gcp_evidence, report_data=flip(REPORT_DATA, 63))
-    with pytest.raises(BindingMismatch) as info:
-        verify(other, ca)
-    assert info.value.check == "vtpm.nonce"
+    expect(BindingMismatch, "vtpm.nonce", other, ca)
 
 
 def test_pcr_values_of_another_moment_fail(
@@ -196,9 +200,7 @@ def test_pcr_values_of_another_moment_fail(
     later = tpm.pcr_read(PCRS)
     assert later.to_bytes() != gcp_evidence.extra["pcrs"]
     tampered = replace(gcp_evidence, extra={**gcp_evidence.extra, "pcrs": later.to_bytes()})
-    with pytest.raises(BindingMismatch) as info:
-        verify(tampered, ca)
-    assert info.value.check == "vtpm.pcr-digest"
+    expect(BindingMismatch, "vtpm.pcr-digest", tampered, ca)
 
 
 def test_gcp_rsa_ak_verifies(tpm: TssTpm, ca: LocalCa) -> None:
@@ -223,9 +225,7 @@ def _owner() -> object:
 def test_a_local_ak_can_never_be_verified(tpm: TssTpm, ca: LocalCa) -> None:
     evidence = evidence_from(tpm, ak=AkSource.LOCAL)
     assert evidence.provider == "vtpm/local" and "ak" not in evidence.certificates
-    with pytest.raises(CouldNotCheck) as info:
-        verify(evidence, ca)
-    assert info.value.check == "vtpm.ak-binding"
+    expect(CouldNotCheck, "vtpm.ak-binding", evidence, ca)
 
 
 # -- Azure style: an HCL report in NV binding the AK to a hardware report ------------------
@@ -252,9 +252,7 @@ def test_azure_evidence_verifies_through_the_hardware_report(
 def test_azure_without_a_hardware_verifier_could_not_check(
     azure_evidence: Evidence, ca: LocalCa
 ) -> None:
-    with pytest.raises(CouldNotCheck) as info:
-        verify(azure_evidence, ca, hardware={})
-    assert info.value.check == "vtpm.ak-binding.hardware-report"
+    expect(CouldNotCheck, "vtpm.ak-binding.hardware-report", azure_evidence, ca, hardware={})
 
 
 def test_auto_prefers_azure_when_both_clouds_are_provisioned(
