@@ -19,6 +19,7 @@ hardware report is the stronger evidence. Simulated platforms are never chosen b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,9 @@ def _simulated_tdx(state_dir: Path | None, options: Mapping[str, Any]) -> Eviden
 
     from attestation.simulated.tdx import SimulatedTdx, SimulatedTdxConfig, SimulatedTdxProvider
 
-    config = SimulatedTdxConfig(
-        **{k: bytes.fromhex(v) if k == "mrtd" else v for k, v in options.items()}
-    )
+    config = SimulatedTdxConfig(debug=bool(options.get("debug", False)))
+    if "mrtd" in options:
+        config = replace(config, mrtd=bytes.fromhex(str(options["mrtd"])))
     simulator = SimulatedTdx.open(
         _state(state_dir, "simulated-tdx"), now=datetime.now(UTC), config=config
     )
@@ -87,6 +88,21 @@ def _tdx(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvide
     from attestation.providers.tdx import tdx_provider
 
     return tdx_provider()
+
+
+def _vtpm(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
+    from attestation.providers.vtpm.provider import VtpmProvider
+    from attestation.providers.vtpm.tss import DEFAULT_TCTI, TssTpm
+
+    return VtpmProvider(
+        TssTpm(str(options.get("tcti", DEFAULT_TCTI))), ak=options.get("ak", "auto")
+    )
+
+
+def _simulated_vtpm(state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
+    from attestation.simulated.vtpm_provider import SimulatedVtpmProvider
+
+    return SimulatedVtpmProvider(_state(state_dir, "simulated-vtpm"))
 
 
 def _sev_snp(_state_dir: Path | None, options: Mapping[str, Any]) -> EvidenceProvider:
@@ -113,6 +129,8 @@ FACTORIES: dict[str, Factory] = {
     "simulated-tdx": _simulated_tdx,
     "sev-snp": _sev_snp,
     "tdx": _tdx,
+    "simulated-vtpm": _simulated_vtpm,
+    "vtpm": _vtpm,
     "nitro": _nitro,
 }
 
