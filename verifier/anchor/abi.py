@@ -15,6 +15,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_tester.exceptions import TransactionFailed
 from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from contracts import load_artifact
@@ -62,7 +63,10 @@ def decode_revert(contract: str, data: bytes) -> ContractRejected:
         values = abi_decode(list(types), data[4:])
     except Exception:  # noqa: BLE001 - eth_abi raises several unrelated types on bad data
         return ContractRejected(label, name, {"data": data[4:]})
-    return ContractRejected(label, name, dict(zip(names, values, strict=True)))
+    shown = [
+        to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=True)
+    ]
+    return ContractRejected(label, name, dict(zip(names, shown, strict=True)))
 
 
 def revert_data(exc: BaseException) -> bytes | None:

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -67,7 +68,10 @@ def find_anvil(*, search_from: Path | None = None) -> Path | None:
 
 
 class Anvil:
-    """A running anvil on 127.0.0.1. Use as a context manager, or call :meth:`stop`."""
+    """A running anvil on 127.0.0.1. Use as a context manager, or call :meth:`stop`.
+
+    ``extra_args`` go to anvil as they are (e.g. ``["--no-mining"]``).
+    """
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class Anvil:
         binary: Path | None = None,
         chain_id: int = 31337,
         block_time_s: float | None = None,
+        extra_args: Sequence[str] = (),
         startup_timeout_s: float = 15.0,
     ) -> None:
         found = binary or find_anvil()
@@ -87,6 +92,7 @@ class Anvil:
         args = [str(found), "--host", "127.0.0.1", "--port", "0", "--chain-id", str(chain_id)]
         if block_time_s is not None:
             args += ["--block-time", f"{block_time_s:g}"]
+        args.extend(extra_args)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - a fixed binary, no shell
                 args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

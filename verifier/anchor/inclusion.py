@@ -70,8 +70,15 @@ def verify_anchored_inclusion(
     checks = [_check_signature(proof), _check_merkle(proof)]
     client = AnchorClient(w3, anchor, policy=policy)
     chain_id = int(retrying("reading the chain id", lambda: w3.eth.chain_id, policy))
+    _require_code(w3, "TranscriptAnchor", client.address, policy)
     registry = client.registry()
-    checks.append(_check_code(w3, client.address, registry, policy))
+    _require_code(w3, "EnclaveRegistry", registry, policy)
+    checks.append(
+        Check(
+            "anchor.code",
+            f"{client.address} runs TranscriptAnchor, bound to EnclaveRegistry {registry}",
+        )
+    )
     receipt, block_hash, check = _check_transaction(w3, proof.tx_hash, chain_id, policy)
     checks.append(check)
     index, check = _check_event(client, receipt, proof)
@@ -134,13 +141,9 @@ def _check_merkle(proof: InclusionProof) -> Check:
     )
 
 
-def _check_code(w3: Web3, anchor: str, registry: str, policy: RetryPolicy) -> Check:
-    for name, address in (("TranscriptAnchor", anchor), ("EnclaveRegistry", registry)):
-        code = _code_at(w3, address, policy)
-        if not runtime_code_matches(name, code):
-            raise InclusionInvalid("anchor.code", f"the code at {address} is not veritee's {name}")
-    detail = f"{anchor} runs TranscriptAnchor, bound to EnclaveRegistry {registry}"
-    return Check("anchor.code", detail)
+def _require_code(w3: Web3, name: str, address: str, policy: RetryPolicy) -> None:
+    if not runtime_code_matches(name, _code_at(w3, address, policy)):
+        raise InclusionInvalid("anchor.code", f"the code at {address} is not veritee's {name}")
 
 
 def _code_at(w3: Web3, address: str, policy: RetryPolicy) -> bytes:

@@ -162,6 +162,13 @@ class TransactionSender:
             )
         except ChainUnavailable:
             raise
+        except (Web3RPCError, ValidationError) as exc:
+            rejected = rejection(contract, exc)
+            if rejected is not None:
+                raise rejected from None
+            raise ChainUnavailable(
+                "anchor.send", f"the node refused the transaction: {exc}"
+            ) from exc
         except Exception as exc:
             rejected = rejection(contract, exc)
             if rejected is None:
