@@ -256,3 +256,24 @@ def test_gas_per_checkpoint_does_not_depend_on_its_size(env: ChainEnv) -> None:
     # signature bytes are random. 40 zero bytes more or less would be extraordinary.
     assert abs(small - large) <= 12 * 40
     assert small < 110_000
+
+
+def test_find_locates_exactly_the_anchored_checkpoint(env: ChainEnv) -> None:
+    t = enclave(env)
+    anchorings = [env.anchor.submit(t.next_checkpoint(size)) for size in (2, 1, 4, 3, 1)]
+    for checkpoint, anchoring in zip(t.checkpoints, anchorings, strict=True):
+        assert env.anchor.find(checkpoint) == anchoring
+
+    pending = t.next_checkpoint(2)  # signed, not yet anchored
+    assert env.anchor.find(pending) is None
+    last = t.checkpoints[-2].checkpoint
+    resigned = signed(
+        t.key,
+        first_seq=last.first_seq,
+        last_seq=last.last_seq,
+        prev=last.prev,
+        root=last.root,
+        time_ms=last.time_ms + 1,
+    )  # same range and root, other digest
+    assert env.anchor.find(resigned) is None
+    assert env.anchor.find(signed(t.key, first_seq=2, last_seq=2, prev=random32())) is None

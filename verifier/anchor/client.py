@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hexbytes import HexBytes
+
 from transcript.checkpoint import SignedCheckpoint
 from verifier.anchor.bound import BoundContract
 from verifier.anchor.records import AnchoredCheckpoint, Anchoring, ChainHead
+from verifier.anchor.rpc import RetryPolicy, retrying
 
 if TYPE_CHECKING:
     from web3 import Web3
 
-    from verifier.anchor.rpc import RetryPolicy
     from verifier.anchor.tx import TransactionSender
 
 NAME = "TranscriptAnchor"
@@ -71,6 +73,60 @@ class AnchorClient:
             block_number=sent.block_number,
             gas_used=sent.gas_used,
         )
+
+    def find(self, signed: SignedCheckpoint) -> Anchoring | None:
+        """The anchoring of exactly ``signed``, if it is on chain (None otherwise).
+
+        For a publisher that lost track, e.g. after a timeout while the transaction was
+        still mined: it locates the checkpoint in its signer's chain by binary search on
+        ``firstSeq`` (never trusting the root index, which a copied root could occupy), then
+        reads the transaction from the ``CheckpointAnchored`` event of that block.
+        """
+        cp = signed.checkpoint
+        index = self._index_of(cp.signer, cp.first_seq)
+        if index is None:
+            return None
+        stored = self.checkpoint_at(cp.signer, index)
+        if (stored.root, stored.last_seq) != (cp.root, cp.last_seq):
+            return None
+        events = retrying(
+            "reading anchoring events",
+            lambda: self._c.contract.events[EVENT]().get_logs(
+                argument_filters={"signer": cp.signer, "root": cp.root},
+                from_block=stored.block_number,
+                to_block=stored.block_number,
+            ),
+            self._c.policy,
+        )
+        hashes = [
+            bytes(e["transactionHash"])
+            for e in events
+            if bytes(e["args"]["digest"]) == signed.hash and e["address"] == self.address
+        ]
+        if not hashes:
+            return None
+        receipt = retrying(
+            "reading a transaction receipt",
+            lambda: self._c.w3.eth.get_transaction_receipt(HexBytes(hashes[0])),
+            self._c.policy,
+        )
+        return Anchoring(
+            index=index,
+            digest=signed.hash,
+            tx_hash=hashes[0],
+            block_number=stored.block_number,
+            gas_used=int(receipt["gasUsed"]),
+        )
+
+    def _index_of(self, signer: str, first_seq: int) -> int | None:
+        low, high = 0, self.head(signer).count - 1
+        while low <= high:
+            middle = (low + high) // 2
+            found = self.checkpoint_at(signer, middle).first_seq
+            if found == first_seq:
+                return middle
+            low, high = (middle + 1, high) if found < first_seq else (low, middle - 1)
+        return None
 
     def head(self, signer: str) -> ChainHead:
         last_seq, count, last_digest = self._c.read("head", signer)
