@@ -22,7 +22,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def events(registry: RegistryClient, sent: Sent, name: str) -> list[dict[str, Any]]:
-    contract = registry._c.contract
+    contract = registry.contract.contract
     return [dict(e["args"]) for e in contract.events[name]().process_receipt(sent.receipt)]
 
 

@@ -60,3 +60,29 @@ class BoundContract:
         return self.sender.transact(
             contract=self.name, to=self.address, data=bytes.fromhex(data[2:])
         )
+
+
+class ContractClient:
+    """Base of the typed clients: the contract ``NAME`` at ``address``, read-only without a
+    ``sender``."""
+
+    NAME: str
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        *,
+        sender: TransactionSender | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self._c = BoundContract(self.NAME, w3, address, sender=sender, policy=policy)
+
+    @property
+    def address(self) -> str:
+        return self._c.address
+
+    @property
+    def contract(self) -> BoundContract:
+        """The raw contract, for calls the typed methods do not wrap."""
+        return self._c

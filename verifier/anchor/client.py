@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from hexbytes import HexBytes
 
 from transcript.checkpoint import SignedCheckpoint
-from verifier.anchor.bound import BoundContract
+from verifier.anchor.bound import ContractClient
 from verifier.anchor.records import AnchoredCheckpoint, Anchoring, ChainHead
-from verifier.anchor.rpc import RetryPolicy, retrying
+from verifier.anchor.rpc import retrying
 
-if TYPE_CHECKING:
-    from web3 import Web3
-
-    from verifier.anchor.tx import TransactionSender
-
-NAME = "TranscriptAnchor"
 EVENT = "CheckpointAnchored"
 
 
-class AnchorClient:
+class AnchorClient(ContractClient):
     """The anchor at ``address``. Submitting needs a ``sender`` (any funded account: the
     enclave's signature, not the sender, is what authorises a checkpoint)."""
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        *,
-        sender: TransactionSender | None = None,
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        self._c = BoundContract(NAME, w3, address, sender=sender, policy=policy)
-
-    @property
-    def address(self) -> str:
-        return self._c.address
-
-    @property
-    def contract(self) -> BoundContract:
-        """The raw contract, for calls this class does not wrap (tests send malformed ones)."""
-        return self._c
+    NAME = "TranscriptAnchor"
 
     def registry(self) -> str:
         return str(self._c.read("registry"))

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from verifier.anchor.bound import BoundContract
+from verifier.anchor.bound import ContractClient
 from verifier.anchor.records import EnclaveRecord
 
 if TYPE_CHECKING:
-    from web3 import Web3
-
-    from verifier.anchor.rpc import RetryPolicy
-    from verifier.anchor.tx import Sent, TransactionSender
-
-NAME = "EnclaveRegistry"
+    from verifier.anchor.tx import Sent
 
 
 def _bytes32(value: bytes, what: str) -> bytes:
@@ -22,26 +17,14 @@ def _bytes32(value: bytes, what: str) -> bytes:
     return value
 
 
-class RegistryClient:
+class RegistryClient(ContractClient):
     """Reads the registry; with a ``sender`` that is its owner, registers and revokes.
 
     Register a key only after its attestation evidence verified under your policy: the
     registry records that you did (``evidence_hash``), it cannot check it.
     """
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        *,
-        sender: TransactionSender | None = None,
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        self._c = BoundContract(NAME, w3, address, sender=sender, policy=policy)
-
-    @property
-    def address(self) -> str:
-        return self._c.address
+    NAME = "EnclaveRegistry"
 
     def owner(self) -> str:
         return str(self._c.read("owner"))

@@ -95,8 +95,15 @@ class TransactionSender:
 
     def transact(self, *, contract: str, to: str | None, data: bytes) -> Sent:
         """Send a call (or, with ``to=None``, a deployment) of shipped ``contract``; wait for it."""
-        tx_hash = self._send(contract, to, data)
-        return self.wait(contract, tx_hash)
+        return self.wait(contract, self.send(contract=contract, to=to, data=data))
+
+    def send(self, *, contract: str, to: str | None, data: bytes) -> bytes:
+        """Estimate, price, sign and send; return the transaction hash without waiting.
+
+        Several sends in a row take consecutive nonces, so a caller can have many
+        transactions in flight and :meth:`wait` for each afterwards.
+        """
+        return self._send(contract, to, data)
 
     def wait(self, contract: str, tx_hash: bytes) -> Sent:
         """Wait for ``tx_hash`` to be mined; decode a revert into :class:`ContractRejected`."""
@@ -219,7 +226,13 @@ class TransactionSender:
         return True
 
     def _explain_failure(self, contract: str, receipt: TxReceipt) -> ContractRejected:
-        """Replay a reverted transaction on the state before its block, for the contract's error."""
+        """Replay a reverted transaction for the contract's error.
+
+        It is replayed on the state at the end of its block: usually what made it revert is a
+        transaction mined before it in the same block (a competing submission), whose effect
+        that state includes. The replay is an explanation, not a verdict: the receipt's
+        status already said the transaction failed.
+        """
         tx = self._rpc(
             "reading a transaction", lambda: self.w3.eth.get_transaction(receipt["transactionHash"])
         )
@@ -227,7 +240,7 @@ class TransactionSender:
         if tx.get("to"):
             replay["to"] = tx["to"]
         try:
-            self.w3.eth.call(cast("TxParams", replay), receipt["blockNumber"] - 1)
+            self.w3.eth.call(cast("TxParams", replay), receipt["blockNumber"])
         except Exception as exc:
             rejected = rejection(contract, exc)
             if rejected is not None:

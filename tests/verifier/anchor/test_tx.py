@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import pytest
 import requests
 from eth_account import Account
-from web3.types import RPCEndpoint, Wei
+from web3 import Web3
+from web3.types import RPCEndpoint
 
 from tests.helpers.anchoring import Transcript, random32
 from tests.helpers.chains import ChainEnv
@@ -14,6 +17,7 @@ from verifier.anchor import (
     AnchorClient,
     Anvil,
     ChainUnavailable,
+    ContractRejected,
     RegistryClient,
     RetryPolicy,
     TransactionSender,
@@ -73,15 +77,12 @@ def test_a_sender_recovers_when_another_process_used_its_nonce(env: ChainEnv) ->
 
 
 def test_a_transaction_that_is_never_mined_times_out() -> None:
-    with Anvil(extra_args=["--no-mining"]) as node:
+    with Anvil() as node:
         w3 = connect(node.url)
-        account = Account.create()
-        w3.eth.send_transaction(
-            {"from": w3.eth.accounts[0], "to": account.address, "value": Wei(10**20)}
+        sender = TransactionSender(
+            w3, funded_account(w3), policy=RetryPolicy(receipt_timeout_s=0.3)
         )
-        w3.provider.make_request(RPCEndpoint("evm_mine"), [])  # mining is off: one block by hand
-        assert w3.eth.get_balance(account.address) == 10**20
-        sender = TransactionSender(w3, account, policy=RetryPolicy(receipt_timeout_s=0.3))
+        automine(w3, on=False)
         with pytest.raises(ChainUnavailable, match=r"was not mined within 0\.3 s"):
             deploy(sender)
 
@@ -113,3 +114,42 @@ def test_retrying_retries_only_transient_errors() -> None:
     with pytest.raises(ValueError, match="not a network problem"):
         retrying("broken", broken, policy, sleeps.append)
     assert len(sleeps) == 2
+
+
+def test_a_competing_submission_that_lands_first_is_explained() -> None:
+    """Two relays send the same checkpoint before either is mined: one wins, and the other's
+    failed receipt is explained by replaying it."""
+    with Anvil() as node:
+        w3 = connect(node.url)
+        owner = TransactionSender(w3, funded_account(w3))
+        relays = [TransactionSender(w3, funded_account(w3)) for _ in range(2)]
+        deployment = deploy(owner)
+        t = Transcript()
+        RegistryClient(w3, deployment.registry, sender=owner).register(
+            t.address, measurement=random32(), evidence_hash=random32()
+        )
+        cp = t.next_checkpoint(3)
+        fields = astuple(cp.checkpoint)
+        data = AnchorClient(w3, deployment.anchor).contract.contract.encode_abi(
+            "submitCheckpoint", args=[*fields, cp.signature]
+        )
+        automine(w3, on=False)
+        hashes = [
+            relay.send(
+                contract="TranscriptAnchor", to=deployment.anchor, data=bytes.fromhex(data[2:])
+            )
+            for relay in relays
+        ]
+        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        automine(w3, on=True)
+        assert relays[0].wait("TranscriptAnchor", hashes[0]).gas_used > 0
+        with pytest.raises(ContractRejected) as info:
+            relays[1].wait("TranscriptAnchor", hashes[1])
+    assert (info.value.error_name, info.value.error_args) == (
+        "NotContiguous",
+        {"expectedFirstSeq": 4, "firstSeq": 1},
+    )
+
+
+def automine(w3: Web3, *, on: bool) -> None:
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [on])
