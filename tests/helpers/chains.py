@@ -1,6 +1,7 @@
 """Chain fixtures: web3's in-process eth-tester, and a real anvil started on 127.0.0.1.
 
-Use them from a ``conftest.py`` with ``from tests.helpers.chains import anvil, chain, env``.
+Loaded for every test session (``pytest_plugins`` in ``tests/conftest.py``); web3 is
+imported only when one of these fixtures runs, so other tests do not pay for it.
 ``chain`` is parametrised, so every test that takes it (or ``env``) runs on both chains.
 Both are session-scoped: tests share one chain per kind and keep apart by using fresh keys.
 """
@@ -9,22 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
-from web3 import Web3
 
+import verifier.anchor as anchoring  # its names, and so web3, load on first use
 from tests.conftest import REPO, need
-from verifier.anchor import (
-    AnchorClient,
-    Anvil,
-    Deployment,
-    RegistryClient,
-    TransactionSender,
-    connect,
-    deploy,
-    find_anvil,
-    funded_account,
-)
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from verifier.anchor import (
+        AnchorClient,
+        Anvil,
+        Deployment,
+        RegistryClient,
+        TransactionSender,
+    )
 
 CHAINS = ("eth-tester", "anvil")
 
@@ -32,9 +34,9 @@ CHAINS = ("eth-tester", "anvil")
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
     """A real anvil process for the whole session (skipped, or failed in CI, without it)."""
-    binary = find_anvil(search_from=REPO)
+    binary = anchoring.find_anvil(search_from=REPO)
     need(binary is not None, "anvil not installed: run `npm ci` (see package.json)")
-    with Anvil(binary=binary) as node:
+    with anchoring.Anvil(binary=binary) as node:
         yield node
 
 
@@ -43,8 +45,8 @@ def chain(request: pytest.FixtureRequest) -> Web3:
     """A Web3 connected to each kind of chain in turn."""
     if request.param == "anvil":
         node: Anvil = request.getfixturevalue("anvil")
-        return connect(node.url)
-    return connect(None)
+        return anchoring.connect(node.url)
+    return anchoring.connect(None)
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,12 @@ class ChainEnv:
 @pytest.fixture(scope="session")
 def env(chain: Web3) -> ChainEnv:
     """Contracts deployed once per chain, owned by a fresh funded account."""
-    sender = TransactionSender(chain, funded_account(chain))
-    deployment = deploy(sender)
+    sender = anchoring.TransactionSender(chain, anchoring.funded_account(chain))
+    deployment = anchoring.deploy(sender)
     return ChainEnv(
         w3=chain,
         sender=sender,
         deployment=deployment,
-        registry=RegistryClient(chain, deployment.registry, sender=sender),
-        anchor=AnchorClient(chain, deployment.anchor, sender=sender),
+        registry=anchoring.RegistryClient(chain, deployment.registry, sender=sender),
+        anchor=anchoring.AnchorClient(chain, deployment.anchor, sender=sender),
     )
