@@ -33,13 +33,20 @@ from verifier.anchor.client import EVENT, AnchorClient
 from verifier.anchor.code import runtime_code_matches
 from verifier.anchor.errors import ChainUnavailable, InclusionInvalid, MalformedInclusionProof
 from verifier.anchor.proof import InclusionProof
+from verifier.anchor.records import EnclaveRecord
+from verifier.anchor.registry import RegistryClient
 from verifier.anchor.rpc import RetryPolicy, retrying
 from verifier.claims import Check
 
 
 @dataclass(frozen=True, slots=True)
 class AnchoredInclusion:
-    """What an inclusion check established, with the record of every check that passed."""
+    """What an inclusion check established, with the record of every check that passed.
+
+    ``enclave`` is the registry's record of the signer *now*. The anchor accepted the
+    checkpoint only while the signer was active; whether receipts of an enclave revoked
+    since then still count is the caller's policy, so it is reported, not judged.
+    """
 
     receipt_id: bytes
     seq: int
@@ -52,6 +59,7 @@ class AnchoredInclusion:
     block_hash: bytes
     checkpoint_index: int
     confirmations: int
+    enclave: EnclaveRecord
     checks: tuple[Check, ...]
 
 
@@ -107,6 +115,9 @@ def verify_anchored_inclusion(
         block_hash=block_hash,
         checkpoint_index=index,
         confirmations=confirmations,
+        enclave=RegistryClient(w3, registry, policy=policy).enclave(
+            proof.checkpoint.checkpoint.signer
+        ),
         checks=tuple(checks),
     )
 

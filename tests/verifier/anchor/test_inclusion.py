@@ -79,6 +79,16 @@ def test_every_anchored_receipt_verifies(env: ChainEnv, anchored: Anchored, seq:
     assert result.signer == anchored.transcript.address
     assert result.chain_id == env.w3.eth.chain_id
     assert result.confirmations >= 1
+    assert result.enclave.active
+
+
+def test_a_later_revocation_is_reported_not_judged(env: ChainEnv, anchored: Anchored) -> None:
+    env.registry.revoke_enclave(anchored.transcript.address)
+    result = verify_anchored_inclusion(
+        env.w3, anchor=env.deployment.anchor, proof=anchored.proof(2)
+    )
+    assert not result.enclave.active
+    assert result.enclave.revoked_at > result.block_number
 
 
 def test_the_proof_survives_its_json_form(env: ChainEnv, anchored: Anchored) -> None:
