@@ -40,8 +40,9 @@ contract TranscriptAnchor {
     mapping(address signer => Head) private _heads;
     mapping(address signer => mapping(uint256 index => bytes32 root)) private _roots;
     /// The first anchoring of each root. Roots of honest enclaves never repeat (leaves are
-    /// receipt ids, which name their signer and seq), so a repeat is another key signing a copied
-    /// root; it must not block the honest signer, so it goes to `_repeats` instead.
+    /// receipt ids, which name their signer and seq), so a repeat is some key signing a copied
+    /// root. A later anchoring of a root by another signer goes to `_repeats`, so that a copy
+    /// anchored first can never block the signer the root belongs to.
     mapping(bytes32 root => Record) private _byRoot;
     mapping(address signer => mapping(bytes32 root => Record)) private _repeats;
 
