@@ -252,3 +252,29 @@ def test_simulated_tdx_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[
     )
     assert run_cli(capsys, "verify", "evidence", out, "--roots", state / "roots").code == 0
     assert run_cli(capsys, "verify", "evidence", out).code == 1
+
+
+@pytest.mark.parametrize(
+    "platform", ["simulated-sev-snp", "simulated-tdx", "simulated-nitro", "simulated-vtpm"]
+)
+def test_every_simulated_platform_round_trips_with_one_state_dir(
+    platform: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = simulated_state_dir()  # shared by all simulators: --roots finds each one's roots
+    out = tmp_path_factory.mktemp(platform) / "evidence.json"
+    made = run_cli(
+        capsys,
+        "attest",
+        "--platform",
+        platform,
+        "--report-data",
+        REPORT_DATA,
+        "--out",
+        out,
+        "--state",
+        state,
+    )
+    assert made.code == 0, made.err
+    assert json.loads(out.read_text())["report_data"] == REPORT_DATA
+    assert run_cli(capsys, "verify", "evidence", out, "--roots", state).code == 0
+    assert run_cli(capsys, "verify", "evidence", out).code in (1, 3)  # never trusted by default

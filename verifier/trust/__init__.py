@@ -82,16 +82,19 @@ class TrustedRoots:
 
     @classmethod
     def from_paths(cls, paths: Sequence[Path]) -> TrustedRoots:
-        """Load PEM/DER files, or every ``*.pem``/``*.der``/``*.crt`` in given directories."""
+        """Load PEM/DER files, or every ``*.pem``/``*.der``/``*.crt`` under given directories."""
         certs: list[x509.Certificate] = []
         for path in paths:
             files = (
-                sorted(p for p in path.iterdir() if p.suffix in {".pem", ".der", ".crt"})
+                sorted(p for p in path.rglob("*") if p.suffix in {".pem", ".der", ".crt"})
                 if path.is_dir()
                 else [path]
             )
             for file in files:
-                certs.extend(load_certificates(file.read_bytes(), str(file)))
+                data = file.read_bytes()
+                if path.is_dir() and file.suffix == ".pem" and b"CERTIFICATE-----" not in data:
+                    continue  # a key or other PEM beside the roots (simulator state dirs)
+                certs.extend(load_certificates(data, str(file)))
         if not certs:
             raise BadInput("roots", f"no certificates found in {', '.join(map(str, paths))}")
         return cls.from_certificates(certs)
