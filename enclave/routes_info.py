@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from attestation.document import AttestationDocument
 from attestation.errors import ProviderError
 from attestation.keyset import parse_nonce
 from enclave.envelope import JSON, answers_errors
@@ -44,7 +45,7 @@ def info_routes(enclave: Enclave) -> list[Route]:
             evidence = enclave.attestation.boot_evidence
             if evidence is None:
                 raise ApiError(503, "boot evidence is not ready yet", type="server_error")
-            return _json(enclave.attestation.document(evidence, None))
+            return _json(AttestationDocument(evidence, enclave.identity.keyset).to_dict())
         if len(values) > 1:
             raise bad_request("give one nonce", param="nonce")
         try:
@@ -58,7 +59,7 @@ def info_routes(enclave: Enclave) -> list[Route]:
                 503, f"could not produce evidence: {exc}", type="server_error",
                 code="attestation_unavailable",
             ) from None  # fmt: skip
-        return _json(enclave.attestation.document(evidence, nonce))
+        return _json(AttestationDocument(evidence, enclave.identity.keyset, nonce).to_dict())
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
+import orjson
 
-from attestation.evidence import Evidence
+from attestation.document import AttestationDocument
 from attestation.keyset import Keyset
 from tests.enclave.conftest import MEASUREMENT, RunningEnclave, StartEnclave
 from tests.helpers.snp import simulated_state_dir
@@ -19,13 +20,14 @@ from verifier.snp import verify_snp
 from verifier.trust import TrustedRoots
 
 
-def verified(document: dict[str, object]) -> tuple[Keyset, bytes]:
+def verified(raw: bytes) -> tuple[Keyset, bytes]:
     """Check the evidence and its binding; return the keyset and the bound nonce."""
-    keyset = Keyset.from_dict(document["keyset"])
-    assert keyset.hash().hex() == document["keyset_sha256"]
-    evidence = Evidence.from_dict(document["evidence"])
+    document = AttestationDocument.from_json(raw)
+    keyset = document.keyset
     claims = verify_snp(
-        evidence, roots=TrustedRoots.from_paths([simulated_state_dir()]), now=datetime.now(UTC)
+        document.evidence,
+        roots=TrustedRoots.from_paths([simulated_state_dir()]),
+        now=datetime.now(UTC),
     )
     assert claims.measurements["measurement"] == MEASUREMENT.hex()
     assert not claims.debug
@@ -35,14 +37,14 @@ def verified(document: dict[str, object]) -> tuple[Keyset, bytes]:
 
 def test_boot_evidence_binds_the_keyset_of_every_receipt(enclave: RunningEnclave) -> None:
     http = httpx.Client(base_url=enclave.url, timeout=10)
-    document = http.get("/v1/attestation").json()
-    assert document["nonce"] is None
-    keyset, nonce = verified(document)
+    raw = http.get("/v1/attestation").content
+    assert orjson.loads(raw)["nonce"] is None
+    keyset, nonce = verified(raw)
     assert nonce == b"\x00" * 32
     assert keyset.platform == "sev-snp"
     assert keyset.image_digest == enclave.enclave.settings.identity.image_digest
     keyset_bytes = http.get("/v1/keyset").content
-    assert hashlib.sha256(keyset_bytes).hexdigest() == document["keyset_sha256"]
+    assert hashlib.sha256(keyset_bytes).digest() == keyset.hash()
     assert keyset.signing_address == enclave.enclave.identity.address
     answer = http.post(
         "/v1/chat/completions",
@@ -50,15 +52,15 @@ def test_boot_evidence_binds_the_keyset_of_every_receipt(enclave: RunningEnclave
     )
     receipt = parse_receipt_header(answer.headers["veritee-receipt"])
     receipt.verify(PublicKeyVerifier(keyset.signing_public_key))
-    assert receipt.body.keyset == document["keyset_sha256"]
+    assert receipt.body.keyset == keyset.hash().hex()
     assert keyset.covers(receipt.body.time_ms)
 
 
 def test_fresh_evidence_binds_the_nonce(enclave: RunningEnclave) -> None:
     nonce = secrets.token_bytes(32)
-    document = httpx.get(enclave.url + "/v1/attestation", params={"nonce": nonce.hex()}).json()
-    assert document["nonce"] == nonce.hex()
-    _, bound = verified(document)
+    raw = httpx.get(enclave.url + "/v1/attestation", params={"nonce": nonce.hex()}).content
+    assert AttestationDocument.from_json(raw).nonce == nonce
+    _, bound = verified(raw)
     assert bound == nonce
 
 
