@@ -5,6 +5,7 @@ devices; ``attestation.simulated`` signs evidence in the real formats with local
 The verifier may import formats only.
 """
 
+from attestation.document import AttestationDocument
 from attestation.errors import (
     AttestationError,
     InvalidReportData,
@@ -25,6 +26,7 @@ from attestation.keyset import Keyset, bind_report_data, parse_nonce
 __all__ = [
     "PLATFORMS",
     "REPORT_DATA_SIZE",
+    "AttestationDocument",
     "AttestationError",
     "Evidence",
     "EvidenceProvider",

@@ -161,14 +161,19 @@ class PublicKeyVerifier:
         self.address = address_from_public_key(self.public_key)
 
     def verify(self, digest: bytes, signature: bytes) -> None:
-        """Raise :class:`SignatureInvalid` unless ``signature`` is this key's over ``digest``."""
-        check_canonical(signature)
+        """Raise :class:`SignatureInvalid` unless ``signature`` is this key's over ``digest``.
+
+        libsecp256k1 itself rejects r or s outside [1, n-1] and high s, so the explicit
+        checks of :func:`check_canonical` only run to explain a failure.
+        """
         if len(digest) != 32:
             raise ValueError("the digest must be 32 bytes")
-        parsed = ffi.new("secp256k1_ecdsa_signature *")
-        if not lib.secp256k1_ecdsa_signature_parse_compact(
-            GLOBAL_CONTEXT.ctx, parsed, signature[:64]
-        ):
-            raise SignatureInvalid("signature r or s out of range")
-        if not lib.secp256k1_ecdsa_verify(GLOBAL_CONTEXT.ctx, parsed, digest, self._point):
-            raise SignatureInvalid(f"signature does not verify for {self.address}")
+        if len(signature) == SIGNATURE_LENGTH and signature[64] == CANONICAL_V:
+            parsed = ffi.new("secp256k1_ecdsa_signature *")
+            ctx = GLOBAL_CONTEXT.ctx
+            if lib.secp256k1_ecdsa_signature_parse_compact(
+                ctx, parsed, signature[:64]
+            ) and lib.secp256k1_ecdsa_verify(ctx, parsed, digest, self._point):
+                return
+        check_canonical(signature)  # raises with the precise reason when it is one of these
+        raise SignatureInvalid(f"signature does not verify for {self.address}")

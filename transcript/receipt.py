@@ -15,118 +15,38 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from transcript.canonical import CanonicalizationError, canonical_json_fast
 from transcript.digest import receipt_digest
 from transcript.errors import MalformedReceipt, SignatureInvalid
-from transcript.hexfields import ZERO_HASH, is_hex64, is_lower_hex, is_uint
-from transcript.keys import PublicKeyVerifier, SigningKey, parse_address, recover_address
-
-RECEIPT_TYPE = "veritee.receipt.v1"
-Status = Literal["complete", "truncated", "upstream_error"]
-STATUSES: frozenset[str] = frozenset(("complete", "truncated", "upstream_error"))
-MAX_TEXT = 1024  # longest free-text field (model names, hosts, ids, nonces) in characters
-
-_BODY_KEYS = frozenset(
-    (
-        "type", "signer", "keyset", "seq", "prev", "time_ms", "request_sha256",
-        "response_sha256", "stream", "status", "http_status", "model", "upstream",
-        "usage", "client_nonce", "caller",
-    )
-)  # fmt: skip
-_UPSTREAM_KEYS = frozenset(
-    ("provider", "host", "request_id", "spki_sha256", "response_sha256", "status", "model")
+from transcript.hexfields import is_lower_hex
+from transcript.keys import PublicKeyVerifier, SigningKey, recover_address
+from transcript.receipt_schema import (
+    RECEIPT_TYPE,
+    STATUSES,
+    Status,
+    _validate_upstream,
+    validate_body,
 )
 
-
-def _text(data: Mapping[str, Any], key: str, *, nullable: bool, where: str = "") -> None:
-    value = data[key]
-    if value is None and nullable:
-        return
-    if type(value) is not str or not value or len(value) > MAX_TEXT:
-        kind = "a string or null" if nullable else "a non-empty string"
-        raise MalformedReceipt(
-            f"must be {kind} of at most {MAX_TEXT} characters", field=where + key
-        )
-
-
-def _http_status(value: object, name: str, *, nullable: bool) -> None:
-    if value is None and nullable:
-        return
-    if type(value) is not int or not 100 <= value <= 599:
-        raise MalformedReceipt(
-            "must be an HTTP status" + (" or null" if nullable else ""), field=name
-        )
-
-
-def _validate_upstream(up: object) -> None:
-    if type(up) is not dict or up.keys() != _UPSTREAM_KEYS:
-        raise MalformedReceipt(
-            f"must be an object with the keys {sorted(_UPSTREAM_KEYS)}", field="upstream"
-        )
-    _text(up, "provider", nullable=False, where="upstream.")
-    _text(up, "host", nullable=False, where="upstream.")
-    _text(up, "request_id", nullable=True, where="upstream.")
-    _text(up, "model", nullable=True, where="upstream.")
-    for key in ("spki_sha256", "response_sha256"):
-        if up[key] is not None and not is_hex64(up[key]):
-            raise MalformedReceipt(
-                "must be 64 lowercase hex digits or null", field=f"upstream.{key}"
-            )
-    _http_status(up["status"], "upstream.status", nullable=True)
-
-
-@lru_cache(maxsize=4096)
-def _is_checksummed(address: str) -> bool:
-    try:
-        return parse_address(address) == address
-    except ValueError:
-        return False
-
-
-def validate_body(data: object) -> None:
-    """Check every field of a decoded receipt body; raise :class:`MalformedReceipt` naming it."""
-    if type(data) is not dict:
-        raise MalformedReceipt("a receipt body must be a JSON object", field="body")
-    if data.keys() != _BODY_KEYS:
-        missing = sorted(_BODY_KEYS - data.keys())
-        extra = sorted(data.keys() - _BODY_KEYS)
-        raise MalformedReceipt(f"missing {missing}, unexpected {extra}", field="body")
-    if data["type"] != RECEIPT_TYPE:
-        raise MalformedReceipt(f"must be {RECEIPT_TYPE!r}", field="type")
-    signer = data["signer"]
-    if type(signer) is not str or not _is_checksummed(signer):
-        raise MalformedReceipt("must be an EIP-55 checksummed address", field="signer")
-    for key in ("keyset", "prev", "request_sha256", "response_sha256"):
-        if not is_hex64(data[key]):
-            raise MalformedReceipt("must be 64 lowercase hex digits", field=key)
-    if not is_uint(data["seq"], 1):
-        raise MalformedReceipt("must be an integer >= 1", field="seq")
-    if data["seq"] == 1 and data["prev"] != ZERO_HASH:
-        raise MalformedReceipt("the first receipt of a key has prev = 64 zeros", field="prev")
-    if not is_uint(data["time_ms"]):
-        raise MalformedReceipt("must be a non-negative integer", field="time_ms")
-    if type(data["stream"]) is not bool:
-        raise MalformedReceipt("must be true or false", field="stream")
-    if data["status"] not in STATUSES:
-        raise MalformedReceipt(f"must be one of {sorted(STATUSES)}", field="status")
-    _http_status(data["http_status"], "http_status", nullable=False)
-    _text(data, "model", nullable=False)
-    _text(data, "client_nonce", nullable=True)
-    _text(data, "caller", nullable=True)
-    _validate_upstream(data["upstream"])
-    usage = data["usage"]
-    if usage is not None and (
-        type(usage) is not dict
-        or not all(type(k) is str and k and k.isascii() and is_uint(v) for k, v in usage.items())
-    ):
-        raise MalformedReceipt("must be null or an object of non-negative integers", field="usage")
+__all__ = [
+    "RECEIPT_TYPE",
+    "STATUSES",
+    "Receipt",
+    "ReceiptBody",
+    "Status",
+    "Upstream",
+    "parse_receipt",
+    "parse_receipt_header",
+    "sign_receipt",
+    "validate_body",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,18 +314,28 @@ def parse_receipt(data: bytes | str | Mapping[str, Any]) -> Receipt:
     return _from_mapping(data, None)
 
 
+_SIG_HEX = re.compile(rb"[0-9a-f]{130}").fullmatch
+
+
 def _parse_bytes(raw: bytes) -> Receipt:
     raw = raw.strip()
-    body_bytes: bytes | None = None
-    if raw.startswith(_FAST_HEAD) and len(raw) > len(_FAST_HEAD) + _FAST_TAIL_LEN:
-        tail = raw[-_FAST_TAIL_LEN:]
-        if tail.startswith(b',"sig":"') and tail.endswith(b'"}'):
-            body_bytes = raw[len(_FAST_HEAD) : -_FAST_TAIL_LEN]
     try:
-        if body_bytes is not None:
+        if (
+            raw.startswith(_FAST_HEAD)
+            and raw.endswith(b'"}')
+            and raw[-_FAST_TAIL_LEN:].startswith(b',"sig":"')
+            and len(raw) > len(_FAST_HEAD) + _FAST_TAIL_LEN
+        ):
+            sig_hex = raw[-_FAST_TAIL_LEN + 8 : -2]
+            body_bytes = raw[len(_FAST_HEAD) : -_FAST_TAIL_LEN]
             body = orjson.loads(body_bytes)
-            sig = raw[-_FAST_TAIL_LEN + 8 : -2].decode("ascii")
-            return _from_parts(body, sig, body_bytes)
+            if _SIG_HEX(sig_hex) is None:
+                raise MalformedReceipt("must be 130 lowercase hex digits", field="sig")
+            return Receipt(
+                body=ReceiptBody.from_dict(body),
+                signature=binascii.unhexlify(sig_hex),
+                body_hash=hashlib.sha256(body_bytes).digest(),
+            )
         return _from_mapping(orjson.loads(raw), None)
     except orjson.JSONDecodeError as exc:
         raise MalformedReceipt(f"not valid JSON: {exc}") from None
