@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
 import httpx2
@@ -107,15 +108,21 @@ def test_stall_before_times_out(ask_openai: Ask, ask_anthropic: Ask, stream: boo
         ask_anthropic("x [[sim:fault=stall-before]]", stream)
 
 
-def test_stall_after_delivers_the_first_chunk_then_times_out(sim: ThreadedSim) -> None:
+def _deltas_until(
+    sim: ThreadedSim, text: str, error: type[Exception]
+) -> tuple[list[Any], Exception]:
+    """Stream ``text`` with the OpenAI SDK until it raises ``error``: (deltas, the error)."""
     client = openai.OpenAI(base_url=sim.openai_base_url, api_key="k", max_retries=0, timeout=0.5)
-    stream = client.chat.completions.create(
-        model="m", messages=user("x [[sim:fault=stall-after]]"), stream=True
-    )
+    stream = client.chat.completions.create(model="m", messages=user(text), stream=True)
     received = []
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(error) as caught:
         for chunk in stream:
             received.append(chunk.choices[0].delta)
+    return received, caught.value
+
+
+def test_stall_after_delivers_the_first_chunk_then_times_out(sim: ThreadedSim) -> None:
+    received, _ = _deltas_until(sim, "x [[sim:fault=stall-after]]", openai.APITimeoutError)
     assert [d.role for d in received] == ["assistant", None]
     assert received[1].content == "Simulated"
 
@@ -129,16 +136,10 @@ def test_stall_after_in_anthropic_stream(ask_anthropic: Ask) -> None:
 
 
 def test_truncate_cuts_the_stream_without_done(sim: ThreadedSim) -> None:
-    client = openai.OpenAI(base_url=sim.openai_base_url, api_key="k", max_retries=0, timeout=5)
-    stream = client.chat.completions.create(
-        model="m", messages=user("x [[sim:fault=truncate,chunks=6]]"), stream=True
-    )
-    received = []
-    with pytest.raises(openai.APIConnectionError) as caught:
-        for chunk in stream:
-            received.append(chunk.choices[0].delta.content)
+    text = "x [[sim:fault=truncate,chunks=6]]"
+    received, error = _deltas_until(sim, text, openai.APIConnectionError)
     assert len(received) == 1 + 3  # role chunk, then half of the 6 content chunks
-    assert "incomplete chunked read" in str(caught.value.__cause__)
+    assert "incomplete chunked read" in str(error.__cause__)
 
 
 def test_truncate_in_anthropic_and_non_streamed(ask_openai: Ask, ask_anthropic: Ask) -> None:

@@ -188,3 +188,23 @@ def test_journal_records_what_arrived(sim: ThreadedSim, conn: socket.socket) -> 
     conn.sendall(b"GET /_sim/requests HTTP/1.1\r\nhost: s\r\n\r\n")
     listed = json.loads(Reader(conn).response()[2])["requests"]
     assert listed[-1]["body_sha256"] == last["body_sha256"]
+
+
+def test_body_that_is_not_a_json_object_is_400_in_each_dialect(conn: socket.socket) -> None:
+    reader = Reader(conn)
+    conn.sendall(_post("/v1/chat/completions", b"[1, 2"))
+    status, _, body = reader.response()
+    assert status == 400
+    assert "could not parse the JSON body" in json.loads(body)["error"]["message"]
+    conn.sendall(_post("/v1/messages", b"[]", "anthropic-version: 2023-06-01\r\n"))
+    status, _, body = reader.response()
+    assert status == 400
+    assert json.loads(body)["error"]["type"] == "invalid_request_error"
+
+
+def test_a_long_pipeline_is_answered_completely(conn: socket.socket) -> None:
+    count = 40  # more than the server queues before it stops reading
+    conn.sendall(b"".join(_chat(f"number {i} [[sim:latency_ms=1]]") for i in range(count)))
+    reader = Reader(conn)
+    bodies = [reader.response()[2].decode() for _ in range(count)]
+    assert all(f'\\"number {i}\\"' in body for i, body in enumerate(bodies))

@@ -3,7 +3,7 @@
 At start it prints one line, then serves until SIGINT/SIGTERM::
 
     upstream-sim listening url=http://127.0.0.1:43117
-    upstream-sim listening url=https://127.0.0.1:43117 ca=/tmp/sim/ca.pem spki_sha256=3f...
+    upstream-sim listening url=https://127.0.0.1:43117 ca=/s/ca.pem cert=/s/cert.pem spki_sha256=..
 
 Options and per-request directives are described in ``docs/upstream-sim.md``.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from veritee.cli.exitcodes import BAD_INPUT, OK
 from veritee.upstream_sim import SimServer, SimSettings, TlsFiles, new_event_loop, self_signed
+from veritee.upstream_sim.process import listening_line
 from veritee.upstream_sim.settings import DEFAULT_SEED
 
 
@@ -50,6 +51,9 @@ def register(sub: Any) -> None:
     serve.add_argument("--seed", default=DEFAULT_SEED, help="seed of ids (chatcmpl-, msg_, req_)")
     serve.add_argument("--epoch", type=_count, help="'created' timestamp (default: start time)")
     serve.add_argument("--api-key", help="accept only this key (default: any non-empty key)")
+    serve.add_argument(
+        "--max-body-bytes", type=_positive, default=32 * 1024 * 1024, help="larger bodies: 413"
+    )
     serve.set_defaults(handler=_serve)
     parser.set_defaults(handler=lambda _args: _usage(parser))
 
@@ -73,21 +77,20 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         epoch=args.epoch,
         api_key=args.api_key,
+        max_body_bytes=args.max_body_bytes,
     )
     loop = new_event_loop()
     try:
-        loop.run_until_complete(_run(SimServer(settings, host=args.host, port=args.port, tls=tls)))
+        server = SimServer(settings, host=args.host, port=args.port, tls=tls)
+        loop.run_until_complete(_run(server, tls.cert if tls else None))
     finally:
         loop.close()
     return OK
 
 
-async def _run(server: SimServer) -> None:
+async def _run(server: SimServer, cert: Path | None) -> None:
     endpoint = await server.start()
-    line = f"upstream-sim listening url={endpoint.base_url}"
-    if endpoint.tls:
-        line += f" ca={endpoint.ca_path or '-'} spki_sha256={endpoint.spki_sha256}"
-    print(line, flush=True)
+    print(listening_line(endpoint, cert), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,14 +9,14 @@ specified in ``docs/upstream-sim.md``.
 Modules: ``http`` (HTTP/1.1 transport), ``app`` (routing), ``openai_*``/``anthropic_*``
 (dialects), ``content`` and ``schema_values`` (deterministic output), ``directives``,
 ``faults`` and ``delivery`` (misbehaviour and pacing), ``holds``, ``control`` (``/_sim/``),
-``ids``, ``tls``, ``server`` and ``process`` (ways to run it).
+``ids``, ``tls``, ``running``, ``server`` and ``process`` (ways to run it).
 """
 
 from veritee.upstream_sim.directives import DirectiveError, Directives, Fault, parse_directives
 from veritee.upstream_sim.ids import RequestIds
 from veritee.upstream_sim.process import SubprocessSim, parse_listening_line, start_subprocess
+from veritee.upstream_sim.running import RunningSim, SimEndpoint
 from veritee.upstream_sim.server import (
-    SimEndpoint,
     SimServer,
     ThreadedSim,
     new_event_loop,
@@ -30,6 +30,7 @@ __all__ = [
     "Directives",
     "Fault",
     "RequestIds",
+    "RunningSim",
     "SimEndpoint",
     "SimServer",
     "SimSettings",

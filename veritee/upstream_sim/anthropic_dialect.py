@@ -32,12 +32,14 @@ _ERROR_TYPES = {
     ErrorKind.AUTHENTICATION: "authentication_error",
     ErrorKind.NOT_FOUND: "not_found_error",
     ErrorKind.METHOD_NOT_ALLOWED: "invalid_request_error",
-    ErrorKind.TOO_LARGE: "request_too_large",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
     ErrorKind.SERVER: "api_error",
     ErrorKind.OVERLOADED: "overloaded_error",
 }
 _CACHE_ENTRIES = 4096
+_DELTA_EVENT = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
+)
 _DELTA_USAGE = (
     "input_tokens",
     "cache_creation_input_tokens",
@@ -197,8 +199,9 @@ def _stream_groups(
         pending += _event("content_block_start", {"index": index, "content_block": head})
         if not groups:
             pending += _event("ping", {})
+        prefix = _DELTA_EVENT % index
         for delta in deltas:
-            groups.append(pending + _event("content_block_delta", {"index": index, "delta": delta}))
+            groups.append(pending + prefix + orjson.dumps(delta) + b"}\n\n")
             pending = b""
     tail = pending if not groups else b""
     if not groups:

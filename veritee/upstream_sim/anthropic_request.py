@@ -12,7 +12,6 @@ from typing import Any
 
 from veritee.upstream_sim.dialect import ParsedChat
 from veritee.upstream_sim.directives import NO_DIRECTIVES, extract_markers
-from veritee.upstream_sim.openai_request import load_object
 from veritee.upstream_sim.prompt import (
     CachedPrefix,
     OutputMode,
@@ -24,6 +23,7 @@ from veritee.upstream_sim.prompt import (
     count_blob_tokens,
     count_tokens,
     find_tool,
+    load_object,
     positive_int,
     stop_list,
 )
@@ -53,7 +53,9 @@ class _Parts:
 
 def parse_messages(body: bytes) -> ParsedChat:
     """A Messages request, or ``RequestInvalid`` with Anthropic's wording."""
-    data = load_object(body)
+    data = load_object(
+        body, "There was an error parsing the body of your request: not a JSON object"
+    )
     for field in ("model", "max_tokens", "messages"):
         if field not in data:
             raise RequestInvalid(f"{field}: Field required", param=field)

@@ -6,9 +6,9 @@ Order of decisions, which fixes what a test observes:
    path Anthropic when the request has an ``anthropic-version`` header, else OpenAI. The
    request gets the next request number (ids derive from it) and enters the journal.
 3. Auth (401), route (404/405), the ``x-sim`` header (400): answered at once.
-4. The body (400 as the provider would), whose last user message may hold markers.
-5. From here ``latency_ms`` and the wire faults apply: status faults (429/500/529) replace
-   the reply; otherwise the reply is rendered and malformed-* faults corrupt it.
+4. The body, whose last user message may hold markers; a bad one gets the provider's 400.
+5. From here (the 400 of step 4 included) ``latency_ms``, ``hold`` and the faults apply:
+   status faults (429/500/529) replace the reply; malformed-* faults corrupt it.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import replace
 from typing import Any
 
 from veritee.upstream_sim.anthropic_dialect import AnthropicDialect
 from veritee.upstream_sim.control import Journal, control
 from veritee.upstream_sim.delivery import deliver, deliver_now
 from veritee.upstream_sim.dialect import Dialect, Exchange, ParsedChat
-from veritee.upstream_sim.directives import DirectiveError, Directives, parse_directives
+from veritee.upstream_sim.directives import (
+    NO_DIRECTIVES,
+    DirectiveError,
+    Directives,
+    parse_directives,
+)
 from veritee.upstream_sim.errors import ErrorKind, SimError
 from veritee.upstream_sim.faults import WIRE_FAULTS, corrupt, fault_error
 from veritee.upstream_sim.holds import Holds
@@ -69,25 +73,17 @@ class SimApp:
         dialect = self._dialect(request)
         self.count += 1
         self.journal.record(self.count, request)
-        exchange = Exchange(
-            ids=RequestIds(self.settings.seed, self.count),
-            created=self._created,
-            fingerprint=self._fingerprint,
-            chunks=self.settings.chunks,
-            words=None,
-            latency_ms=self.settings.latency_ms,
-        )
+        ids = RequestIds(self.settings.seed, self.count)
         refusal = self._refusal(request, dialect)
+        if refusal is None:
+            try:
+                directives = parse_directives(request.headers.get("x-sim", ""))
+            except DirectiveError as exc:
+                refusal = SimError(ErrorKind.INVALID_REQUEST, str(exc), "x-sim")
         if refusal is not None:
-            return dialect.error(refusal, exchange), _NOW
-        try:
-            directives = parse_directives(request.headers.get("x-sim", ""))
-        except DirectiveError as exc:
-            return dialect.error(
-                SimError(ErrorKind.INVALID_REQUEST, str(exc), "x-sim"), exchange
-            ), _NOW
+            return dialect.error(refusal, self._exchange(ids, NO_DIRECTIVES)), _NOW
         if request.method == "GET":
-            return self._finish(dialect, directives, exchange, None, _models_path(request.path))
+            return self._finish(dialect, directives, ids, None, _models_path(request.path))
         try:
             chat = dialect.parse(request)
             directives = directives.merged(chat.markers)
@@ -95,26 +91,21 @@ class SimApp:
             param = exc.param if isinstance(exc, RequestInvalid) else "x-sim"
             code = exc.code if isinstance(exc, RequestInvalid) else None
             error = SimError(ErrorKind.INVALID_REQUEST, str(exc), param, code)
-            return self._finish(dialect, directives, exchange, error, None)
-        return self._finish(dialect, directives, exchange, chat, None)
+            return self._finish(dialect, directives, ids, error, None)
+        return self._finish(dialect, directives, ids, chat, None)
 
     def _finish(
         self,
         dialect: Dialect,
         directives: Directives,
-        exchange: Exchange,
+        ids: RequestIds,
         what: ParsedChat | SimError | None,
         model: str | None,
     ) -> tuple[Reply, Pacing]:
         """Apply directives: render (chat, error or models), fault it, pace it."""
         settings = self.settings
-        latency = _pick(directives.latency_ms, settings.latency_ms)
-        exchange = replace(
-            exchange,
-            chunks=directives.chunks if directives.chunks is not None else settings.chunks,
-            words=directives.words,
-            latency_ms=latency,
-        )
+        exchange = self._exchange(ids, directives)
+        latency = exchange.latency_ms
         failure = fault_error(directives.fault, directives.retry_after)
         if isinstance(what, SimError):
             failure = failure or what
@@ -133,6 +124,17 @@ class SimApp:
             hold_max=settings.hold_max_s,
         )
         return reply, pacing
+
+    def _exchange(self, ids: RequestIds, directives: Directives) -> Exchange:
+        settings = self.settings
+        return Exchange(
+            ids=ids,
+            created=self._created,
+            fingerprint=self._fingerprint,
+            chunks=directives.chunks if directives.chunks is not None else settings.chunks,
+            words=directives.words,
+            latency_ms=_pick(directives.latency_ms, settings.latency_ms),
+        )
 
     def _dialect(self, request: Request) -> Dialect:
         kind = _CHAT_PATHS.get(request.path)

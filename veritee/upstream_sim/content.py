@@ -28,6 +28,7 @@ _VOCAB = (
     "is", "was", "will", "can", "and", "or", "with", "from",
     "into", "over", "under", "near", "every", "some", "this", "that",
 )  # fmt: skip
+_BY_BYTE = _VOCAB * (256 // len(_VOCAB))  # byte value -> word (byte % 64)
 _SNIPPET_WORDS = 12
 _TOKEN = re.compile(r"\s*\S+")
 _ARG_PIECE = 8  # characters per streamed argument fragment when chunks is not set
@@ -140,7 +141,7 @@ def _words(digest: bytes, count: int) -> list[str]:
     out: list[str] = []
     block = 0
     while len(out) < count:
-        out.extend(_VOCAB[b % len(_VOCAB)] for b in _block(digest, b"words", block))
+        out.extend(map(_BY_BYTE.__getitem__, _block(digest, b"words", block)))
         block += 1
     return out[:count]
 

@@ -7,7 +7,7 @@ import contextlib
 
 from veritee.upstream_sim.directives import Fault
 from veritee.upstream_sim.holds import Holds
-from veritee.upstream_sim.http import Connection
+from veritee.upstream_sim.http import Connection, frame_chunk
 from veritee.upstream_sim.reply import Pacing, Reply
 
 
@@ -17,7 +17,7 @@ def deliver_now(reply: Reply, conn: Connection) -> None:
         conn.send(reply.status, reply.headers, reply.body)
         return
     conn.send_head(reply.status, reply.headers)
-    conn.write(b"".join(b"%x\r\n%s\r\n" % (len(g), g) for g in reply.groups) + b"0\r\n\r\n")
+    conn.write(b"".join(map(frame_chunk, (*reply.groups, b""))))
 
 
 async def deliver(reply: Reply, pacing: Pacing, conn: Connection, holds: Holds) -> None:

@@ -63,6 +63,8 @@ class Directives:
 
     def merged(self, later: Directives) -> Directives:
         """These directives overridden by every key that ``later`` sets."""
+        if later == NO_DIRECTIVES:
+            return self
         changes = {
             f.name: getattr(later, f.name)
             for f in fields(later)

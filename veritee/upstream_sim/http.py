@@ -58,6 +58,7 @@ class Connection(asyncio.Protocol):
         self._queue: deque[Request] = deque()
         self._task: asyncio.Task[None] | None = None
         self._busy = False
+        self._paused = False
         self._keep_alive = True
         self._refused = False
         self._writable: asyncio.Future[None] | None = None
@@ -136,7 +137,8 @@ class Connection(asyncio.Protocol):
             keep_alive=self._parser.should_keep_alive(),
         )
         self._queue.append(request)
-        if len(self._queue) > _MAX_QUEUED and self._transport:
+        if len(self._queue) > _MAX_QUEUED and self._transport and not self._paused:
+            self._paused = True
             self._transport.pause_reading()
         if not self._busy:
             self._next()
@@ -154,7 +156,8 @@ class Connection(asyncio.Protocol):
                 return
             self._end_exchange()
         self._busy = False
-        if self._transport and not self.closing:
+        if self._paused and self._transport and not self.closing:
+            self._paused = False
             self._transport.resume_reading()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -189,7 +192,7 @@ class Connection(asyncio.Protocol):
 
     def write_chunk(self, data: bytes) -> None:
         """One chunk of a chunked body (``b""`` ends the body)."""
-        self.write(b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n")
+        self.write(frame_chunk(data))
 
     async def drain(self) -> None:
         """Wait while the kernel send buffer is full (client reading slowly)."""
@@ -223,6 +226,11 @@ class Connection(asyncio.Protocol):
         self._keep_alive = False
         self.send(status, (("content-type", "application/json"),), body % message.encode())
         self.close()
+
+
+def frame_chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk of a chunked body; ``b""`` gives the terminating chunk."""
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
 
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}

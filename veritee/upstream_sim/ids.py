@@ -1,27 +1,26 @@
 """Identifiers that look like the providers' but derive from ``seed`` and a request counter.
 
 The server numbers requests to the dialect endpoints 1, 2, 3, ... in the order it reads
-them. Every id of request ``n`` is ``prefix + base62(sha256(f"{seed}|{label}|{n}"))``
-cut to the provider's length, so a test that knows the seed and how many requests it sent
-can predict every id (``RequestIds(seed, n).completion_id`` and so on).
+them. Every id of request ``n`` is ``prefix + alnum(sha256(f"{seed}|{label}|{n}"))`` cut to
+the provider's length, where ``alnum`` is standard base64 with ``+`` and ``/`` read as ``x``
+and ``y``; so a test that knows the seed and how many requests it sent can predict every
+id (``RequestIds(seed, n).completion_id`` and so on).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ALNUM = bytes.maketrans(b"+/", b"xy")
 
 
 def derive(seed: str, label: str, counter: int, length: int) -> str:
-    """``length`` base62 characters from ``sha256(f"{seed}|{label}|{counter}")``."""
-    number = int.from_bytes(hashlib.sha256(f"{seed}|{label}|{counter}".encode()).digest(), "big")
-    out = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        out.append(_BASE62[digit])
-    return "".join(out)
+    """``length`` (at most 43) letters and digits from ``sha256(f"{seed}|{label}|{counter}")``."""
+    digest = hashlib.sha256(f"{seed}|{label}|{counter}".encode()).digest()
+    return base64.b64encode(digest).translate(_ALNUM)[:length].decode()
 
 
 def system_fingerprint(seed: str) -> str:
@@ -36,17 +35,17 @@ class RequestIds:
     seed: str
     counter: int
 
-    @property
+    @cached_property
     def request_id(self) -> str:
         """``x-request-id`` (OpenAI) and ``request-id`` (Anthropic) header value."""
         return "req_" + derive(self.seed, "request", self.counter, 24)
 
-    @property
+    @cached_property
     def completion_id(self) -> str:
         """OpenAI ``chatcmpl-...`` id, shared by every chunk of a stream."""
         return "chatcmpl-" + derive(self.seed, "completion", self.counter, 29)
 
-    @property
+    @cached_property
     def message_id(self) -> str:
         """Anthropic ``msg_01...`` id."""
         return "msg_01" + derive(self.seed, "message", self.counter, 22)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from veritee.upstream_sim.dialect import ParsedChat
 from veritee.upstream_sim.directives import NO_DIRECTIVES, extract_markers
 from veritee.upstream_sim.prompt import (
@@ -19,16 +17,22 @@ from veritee.upstream_sim.prompt import (
     count_blob_tokens,
     count_tokens,
     find_tool,
+    load_object,
     positive_int,
     stop_list,
 )
 
+_NOT_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON.)"
+)
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
 def parse_chat(body: bytes) -> ParsedChat:
     """A chat completion request as :class:`ParsedChat`, or ``RequestInvalid``."""
-    data = load_object(body)
+    data = load_object(body, _NOT_JSON)
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise RequestInvalid("you must provide a model parameter")
@@ -60,21 +64,6 @@ def parse_chat(body: bytes) -> ParsedChat:
         digest=conversation_digest(list(zip(roles, texts, strict=True)), [t.name for t in tools]),
     )
     return ParsedChat(prompt, markers, stream, include_usage)
-
-
-def load_object(body: bytes) -> dict[str, Any]:
-    """The JSON object of a request body (OpenAI's message when it is not one)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        raise RequestInvalid(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-            "but what was sent was not valid JSON.)"
-        )
-    return data
 
 
 def _messages(messages: Any) -> tuple[list[str], int]:

@@ -10,32 +10,40 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from veritee.upstream_sim.server import SimEndpoint
+from veritee.upstream_sim.running import RunningSim, SimEndpoint
 from veritee.upstream_sim.settings import SimSettings
 from veritee.upstream_sim.tls import TlsFiles
 
-_LINE = re.compile(
-    r"upstream-sim listening url=(?P<url>\S+)(?: ca=(?P<ca>\S+) spki_sha256=(?P<spki>[0-9a-f]+))?"
-)
+_PREFIX = "upstream-sim listening "
+
+
+def listening_line(endpoint: SimEndpoint, cert: Path | None = None) -> str:
+    """The line ``serve`` prints at start: ``upstream-sim listening url=... [ca=... ...]``."""
+    line = f"{_PREFIX}url={endpoint.base_url}"
+    if endpoint.tls:
+        line += f" ca={endpoint.ca_path or '-'} cert={cert or '-'}"
+        line += f" spki_sha256={endpoint.spki_sha256}"
+    return line
 
 
 def parse_listening_line(line: str) -> SimEndpoint:
     """The endpoint announced by ``veritee upstream-sim serve`` on its first line."""
-    match = _LINE.search(line)
-    if match is None:
+    start = line.find(_PREFIX)
+    fields = dict(
+        item.split("=", 1) for item in line[start + len(_PREFIX) :].split() if "=" in item
+    )
+    match = re.fullmatch(r"(https?)://\[?([^\]]*?)\]?:(\d+)", fields.get("url", ""))
+    if start < 0 or match is None:
         raise ValueError(f"not an upstream-sim start line: {line!r}")
-    scheme, _, rest = match["url"].partition("://")
-    host, _, port = rest.rpartition(":")
-    ca = match["ca"]
+    ca = fields.get("ca", "-")
     return SimEndpoint(
-        host=host.strip("[]"),
-        port=int(port),
-        tls=scheme == "https",
-        ca_path=Path(ca) if ca and ca != "-" else None,
-        spki_sha256=match["spki"],
+        host=match[2],
+        port=int(match[3]),
+        tls=match[1] == "https",
+        ca_path=None if ca == "-" else Path(ca),
+        spki_sha256=fields.get("spki_sha256"),
     )
 
 
@@ -47,6 +55,7 @@ def serve_args(settings: SimSettings) -> list[str]:
         f"--stall-max-s={settings.stall_max_s}",
         f"--hold-max-s={settings.hold_max_s}",
         f"--seed={settings.seed}",
+        f"--max-body-bytes={settings.max_body_bytes}",
     ]
     if settings.chunks is not None:
         args.append(f"--chunks={settings.chunks}")
@@ -57,31 +66,20 @@ def serve_args(settings: SimSettings) -> list[str]:
     return args
 
 
-class SubprocessSim:
+class SubprocessSim(RunningSim):
     """A running ``veritee upstream-sim serve`` child; ``stop()`` ends it (SIGTERM, then kill)."""
 
     def __init__(self, process: subprocess.Popen[str], endpoint: SimEndpoint) -> None:
         self.process = process
         self.endpoint = endpoint
 
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    @property
-    def openai_base_url(self) -> str:
-        return self.endpoint.openai_base_url
-
     def release(self, token: str) -> int:
-        """``POST /_sim/release/<token>``; returns how many requests were waiting."""
         return int(self._control("POST", f"/_sim/release/{token}")["waiting"])
 
     def waiting(self, token: str) -> int:
-        """``GET /_sim/hold/<token>``: how many requests are held on ``token`` now."""
         return int(self._control("GET", f"/_sim/hold/{token}")["waiting"])
 
     def requests(self) -> list[dict[str, Any]]:
-        """``GET /_sim/requests``: the journal, oldest first."""
         return list(self._control("GET", "/_sim/requests")["requests"])
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -102,14 +100,6 @@ class SubprocessSim:
         request = urllib.request.Request(self.base_url + path, method=method)  # noqa: S310
         with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
             return json.loads(response.read())
-
-    def __enter__(self) -> SubprocessSim:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_subprocess(

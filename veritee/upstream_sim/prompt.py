@@ -85,6 +85,17 @@ class Prompt:
     digest: bytes
 
 
+def load_object(body: bytes, message: str) -> dict[str, Any]:
+    """The JSON object of a request body; ``RequestInvalid(message)`` when it is not one."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise RequestInvalid(message)
+    return data
+
+
 def count_tokens(text: str) -> int:
     """The simulator's tokenizer for prompts: one token per whitespace-separated word."""
     return len(text.split())

@@ -7,38 +7,14 @@ import concurrent.futures
 import contextlib
 import socket
 import threading
-from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from veritee.upstream_sim.app import SimApp
 from veritee.upstream_sim.holds import Holds
 from veritee.upstream_sim.http import Connection
+from veritee.upstream_sim.running import RunningSim, SimEndpoint
 from veritee.upstream_sim.settings import SimSettings
 from veritee.upstream_sim.tls import TlsFiles
-
-
-@dataclass(frozen=True)
-class SimEndpoint:
-    """Where a running simulator listens, and what a client must trust to reach it."""
-
-    host: str
-    port: int
-    tls: bool
-    ca_path: Path | None = None
-    spki_sha256: str | None = None
-
-    @property
-    def base_url(self) -> str:
-        """``http(s)://host:port`` (the Anthropic SDK's ``base_url``)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
-
-    @property
-    def openai_base_url(self) -> str:
-        """``base_url + "/v1"`` (the OpenAI SDK's ``base_url``)."""
-        return self.base_url + "/v1"
 
 
 class SimServer:
@@ -106,7 +82,7 @@ class SimServer:
         await self.aclose()
 
 
-class ThreadedSim:
+class ThreadedSim(RunningSim):
     """A simulator running on its own event loop in a daemon thread (see ``start_in_thread``)."""
 
     def __init__(
@@ -115,24 +91,13 @@ class ThreadedSim:
         self._server, self._loop, self._thread = server, loop, thread
         self.endpoint = server.endpoint
 
-    @property
-    def base_url(self) -> str:
-        return self.endpoint.base_url
-
-    @property
-    def openai_base_url(self) -> str:
-        return self.endpoint.openai_base_url
-
     def release(self, token: str) -> int:
-        """Release ``hold=<token>`` (like ``POST /_sim/release/<token>``)."""
         return int(self._call(lambda: self._server.app.holds.release(token)))
 
     def waiting(self, token: str) -> int:
-        """How many requests are held on ``token`` now (like ``GET /_sim/hold/<token>``)."""
         return int(self._call(lambda: self._server.app.holds.waiting(token)))
 
     def requests(self) -> list[dict[str, Any]]:
-        """The journal (like ``GET /_sim/requests``), oldest first."""
         entries = self._call(lambda: [e.to_dict() for e in self._server.app.journal.entries()])
         return list(entries)
 
@@ -150,14 +115,6 @@ class ThreadedSim:
             return func()
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
-
-    def __enter__(self) -> ThreadedSim:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_in_thread(
@@ -196,7 +153,7 @@ def start_in_thread(
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when installed (faster), else asyncio's."""
     try:
-        import uvloop  # noqa: PLC0415 - optional accelerator
+        import uvloop  # optional accelerator, imported only when asked for
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
