@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev
+EXTRAS ?= dev,vtpm
 
-.PHONY: demo test lint typecheck unit bench clean
+# npm tools (solc-js, anvil) pinned in package.json. Without npm, the tests that need them
+# skip locally (and fail in CI, where .ci/run installs npm).
+NPM       := $(shell command -v npm 2>/dev/null)
+NODE_DEPS := $(if $(NPM),node_modules/.installed)
+
+.PHONY: demo test lint typecheck unit bench clean contracts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +37,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NODE_DEPS)
 	$(BIN)/pytest
+
+## Recompile contracts/src into the committed contracts/artifacts (deterministic).
+contracts: $(STAMP) node_modules/.installed
+	$(BIN)/python -m contracts.compile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

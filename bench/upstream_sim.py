@@ -10,6 +10,7 @@ Each row also has ``sim_cpu_us_per_req`` (the child's user+system CPU time per r
 from ``/proc``) and ``sim_req_per_cpu_s``: what one dedicated core sustains, a figure that
 other processes on a shared machine do not distort.
 - ``p50-c1``: non-streamed, no latency, 1 connection: the simulator's own latency.
+- ``latency50-c1``: 50 ms latency, 1 connection: how exactly the latency is kept.
 - ``latency50-c64``: 50 ms latency, 64 connections: should reach 64 / 0.05 = 1280 req/s.
 - ``stream-c64``: streamed (about 30 chunks), no latency, 64 connections.
 
@@ -33,6 +34,7 @@ MESSAGES = [{"role": "user", "content": "Benchmark me: what is the capital of Fr
 SCENARIOS: list[tuple[str, int, int, bool]] = [  # name, latency_ms, concurrency, stream
     ("max-rps", 0, 64, False),
     ("p50-c1", 0, 1, False),
+    ("latency50-c1", 50, 1, False),
     ("latency50-c64", 50, 64, False),
     ("stream-c64", 0, 64, True),
 ]

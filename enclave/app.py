@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from attestation.evidence import EvidenceProvider
+from enclave.bugs import log_bug
 from enclave.checkpoints import Checkpointer
 from enclave.envelope import error_response
 from enclave.errors import ApiError
@@ -116,5 +117,5 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("internal error on %s: %s", request.url.path, type(exc).__name__)
+    log_bug(log, f"internal error on {request.url.path}", exc)
     return error_response(ApiError(500, "internal error", type="server_error"))

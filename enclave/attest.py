@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 from attestation.evidence import Evidence, EvidenceProvider
 from enclave.errors import ApiError
@@ -97,13 +96,3 @@ class AttestationService:
             raise
         finally:
             del self._inflight[nonce]
-
-    def document(self, evidence: Evidence, nonce: bytes | None) -> dict[str, Any]:
-        """The ``GET /v1/attestation`` body: evidence, keyset and what binds them."""
-        return {
-            "type": "veritee.attestation.v1",
-            "nonce": None if nonce is None else nonce.hex(),
-            "keyset": self._identity.keyset.to_dict(),
-            "keyset_sha256": self._identity.keyset_hash.hex(),
-            "evidence": evidence.to_dict(),
-        }

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from enclave.errors import bad_request
-from transcript.receipt import MAX_TEXT
+from transcript.receipt_schema import MAX_TEXT
 
 NONCE_HEADER = "veritee-nonce"
 CALLER_HEADER = "veritee-caller"

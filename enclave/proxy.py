@@ -19,6 +19,7 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from enclave.bugs import log_bug
 from enclave.chat_request import CALLER_HEADER, NONCE_HEADER, ChatRequest, parse_chat_request
 from enclave.dialects import Answer, Exchange, StreamTranslator, prepare
 from enclave.dialects.base import error_answer, receipt_text
@@ -37,6 +38,12 @@ log = logging.getLogger("enclave.proxy")
 RECEIPT_HEADER = "veritee-receipt"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CLIENT_GONE = 499  # the nginx convention: the client closed the connection first
+KEYSET_EXPIRED = ApiError(
+    503,
+    "this enclave's keyset has expired: its receipts would not verify; restart it for a new key",
+    type="server_error",
+    code="keyset_expired",
+)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -67,12 +74,19 @@ class Proxy:
     """The chat completions endpoint and the receipts it signs."""
 
     def __init__(
-        self, *, router: Router, log: ReceiptLog, clock: Clock, max_body_bytes: int
+        self,
+        *,
+        router: Router,
+        log: ReceiptLog,
+        clock: Clock,
+        max_body_bytes: int,
+        keyset_not_after_ms: int,
     ) -> None:
         self._router = router
         self._log = log
         self._clock = clock
         self._limit = max_body_bytes
+        self._not_after = keyset_not_after_ms
         self.transport: Transport | None = None  # set when the app starts
 
     async def chat(self, request: Request) -> Response | SignedStream:
@@ -96,6 +110,8 @@ class Proxy:
             return error_response(exc)
         if self.transport is None:
             return error_response(ApiError(503, "the enclave is starting", type="server_error"))
+        if self._clock() > self._not_after:
+            return error_response(KEYSET_EXPIRED)
         return await self._exchange(chat, upstream, exchange, self.transport)
 
     async def _exchange(
@@ -148,8 +164,8 @@ class Proxy:
             return error_answer(502, "the upstream did not answer a stream request with a stream")
         try:
             return exchange.answer(reply.status, body)
-        except Exception:  # a bug in translation must still end in a receipt
-            log.exception("answer translation failed")
+        except Exception as exc:  # noqa: BLE001 - a translation bug must still end in a receipt
+            log_bug(log, "answer translation failed", exc)
             return Answer(
                 500,
                 b'{"error":{"message":"the enclave failed to translate the answer",'

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from enclave.envelope import JSON, error_response
+from enclave.envelope import JSON, answers_errors, error_response
 from enclave.errors import ApiError
 from enclave.params import uint_param
 from enclave.runtime import Enclave
@@ -23,16 +23,20 @@ def _not_found(message: str, code: str) -> Response:
     return error_response(ApiError(404, message, code=code))
 
 
+def _page(request: Request, after: str) -> tuple[int, int]:
+    """``(after, limit)`` from the query; ``limit`` is 1..MAX_PAGE (0 or absent: MAX_PAGE)."""
+    return (
+        uint_param(request, after, 0),
+        uint_param(request, "limit", MAX_PAGE, high=MAX_PAGE) or MAX_PAGE,
+    )
+
+
 def log_routes(enclave: Enclave) -> list[Route]:
     log = enclave.log
 
+    @answers_errors
     async def receipts(request: Request) -> Response:
-        try:
-            after = uint_param(request, "after_seq", 0)
-            limit = uint_param(request, "limit", MAX_PAGE, high=MAX_PAGE) or MAX_PAGE
-        except ApiError as exc:
-            return error_response(exc)
-        page = log.since(after, limit)
+        page = log.since(*_page(request, "after_seq"))
         last = log.last_seq
         meta = orjson.dumps(
             {
@@ -64,13 +68,9 @@ def log_routes(enclave: Enclave) -> list[Route]:
             )
         return Response(orjson.dumps(inclusion.to_dict()), media_type=JSON)
 
+    @answers_errors
     async def checkpoints(request: Request) -> Response:
-        try:
-            after = uint_param(request, "after", 0)
-            limit = uint_param(request, "limit", MAX_PAGE, high=MAX_PAGE) or MAX_PAGE
-        except ApiError as exc:
-            return error_response(exc)
-        found = enclave.checkpoints.after(after, limit)
+        found = enclave.checkpoints.after(*_page(request, "after"))
         return Response(
             orjson.dumps({"object": "list", "data": [c.to_dict() for c in found]}),
             media_type=JSON,

@@ -63,7 +63,11 @@ def build_enclave(
         bucket=TokenBucket(settings.attestation.fresh_per_second, settings.attestation.fresh_burst),
     )
     proxy = Proxy(
-        router=router, log=log, clock=clock, max_body_bytes=settings.server.max_body_bytes
+        router=router,
+        log=log,
+        clock=clock,
+        max_body_bytes=settings.server.max_body_bytes,
+        keyset_not_after_ms=identity.keyset.not_after_ms,
     )
     return Enclave(
         settings=settings,

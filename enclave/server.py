@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -37,11 +38,24 @@ def uvicorn_config(app: Any, *, host: str, port: int, access_log: bool = False) 
 
 
 def serve(app: Any, settings: Settings) -> None:
-    """Serve ``app`` on the configured address until SIGINT/SIGTERM."""
+    """Serve ``app`` on the configured address; return after SIGTERM's graceful shutdown.
+
+    uvicorn re-raises the signal that stopped it once it has shut down, to the handler
+    that was there before; a no-op SIGTERM handler makes that a normal return (exit 0),
+    while SIGINT keeps Python's KeyboardInterrupt.
+    """
     server = settings.server
-    uvicorn.Server(
-        uvicorn_config(app, host=server.host, port=server.port, access_log=server.access_log)
-    ).run()
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.Server(
+            uvicorn_config(app, host=server.host, port=server.port, access_log=server.access_log)
+        ).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """SIGTERM after uvicorn's own handling: nothing left to do."""
 
 
 class BackgroundServer:

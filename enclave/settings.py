@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ _SECTIONS: dict[str, set[str]] = {
     "server": {"host", "port", "max_body_bytes", "access_log"},
     "identity": {"image_digest", "keyset_validity_seconds"},
     "attestation": {
-        "provider", "state_dir", "fresh_per_second", "fresh_burst", "measurement", "product",
+        "provider", "state_dir", "fresh_per_second", "fresh_burst", "options",
     },
     "receipts": {
         "log_capacity", "checkpoint_every_receipts", "checkpoint_every_seconds",
@@ -54,8 +55,7 @@ class IdentitySettings:
 class AttestationSettings:
     provider: str = ""
     state_dir: Path | None = None
-    measurement: bytes | None = None  # simulated-sev-snp: the launch measurement to claim
-    product: str = "milan"  # simulated-sev-snp: milan, genoa or turin
+    options: Mapping[str, Any] = field(default_factory=dict)  # provider-specific, as given
     fresh_per_second: float = 2.0
     fresh_burst: int = 10
 
@@ -162,8 +162,7 @@ def settings_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None)
             fresh_burst=_int(
                 attestation, "attestation.fresh_burst", AttestationSettings.fresh_burst, 1
             ),
-            measurement=_hex(attestation, "attestation.measurement", 48),
-            product=_get(attestation, "attestation.product", str, AttestationSettings.product),
+            options=MappingProxyType(_get(attestation, "attestation.options", dict, {})),
         ),
         receipts=ReceiptSettings(
             log_capacity=_int(receipts, "receipts.log_capacity", ReceiptSettings.log_capacity, 1),
@@ -297,19 +296,6 @@ def _int(data: Mapping[str, Any], key: str, default: int, low: int, high: int | 
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
         raise ConfigError(f"must be an integer {bound}", key=key)
-    return value
-
-
-def _hex(data: Mapping[str, Any], key: str, size: int) -> bytes | None:
-    text = _get(data, key, str, None)
-    if text is None:
-        return None
-    try:
-        value = bytes.fromhex(text)
-    except ValueError:
-        value = b""
-    if len(value) != size:
-        raise ConfigError(f"must be {2 * size} hex digits", key=key)
     return value
 
 

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from enclave.bugs import log_bug
 from enclave.dialects.base import StreamTranslator, error_event
 from enclave.receipts import LoggedReceipt
 from enclave.sse import DONE, SseEvent, SseParser, data_event
@@ -111,8 +112,8 @@ class SignedStream:
         """Translate and send ``events``; False if translation failed (a bug, logged)."""
         try:
             out = b"".join([self._translator.feed(event) for event in events])
-        except Exception:  # a bug in translation must still end in a receipt
-            log.exception("stream translation failed")
+        except Exception as exc:  # noqa: BLE001 - a translation bug must still end in a receipt
+            log_bug(log, "stream translation failed", exc)
             return False
         if out:
             self._hash.update(out)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Chain fixtures (``chain``, ``env``, ``anvil``), available to every test.
+pytest_plugins = ("tests.helpers.chains",)
 TESTVECTORS = Path(os.environ.get("VERITEE_TESTVECTORS", REPO.parent / "shared" / "testvectors"))
 
 

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -34,7 +34,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
 from attestation.errors import MalformedEvidence
-from attestation.formats.der import children, read_tlv, single
 from attestation.formats.snp_tcb import (
     PRODUCT_NAMES,
     Product,
@@ -101,16 +100,68 @@ def signature_algorithms(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """
     der = cert.public_bytes(serialization.Encoding.DER)
     try:
-        tbs, outer = children(der, read_tlv(der))[:2]
-        fields = children(der, tbs)
+        tbs, outer = _children(der, _read_tlv(der))[:2]
+        fields = _children(der, tbs)
         inner = fields[2] if fields[0].tag == _EXPLICIT_VERSION else fields[1]
     except (IndexError, ValueError):
         raise ValueError("the certificate's structure is not tbs, algorithm, signature") from None
     return der[outer.start : outer.end], der[inner.start : inner.end]
 
 
+# -- the little DER the AMD extensions and signature fields need -----------------------
+# Single-byte tags, definite lengths up to four bytes; every failure is a ValueError that
+# the callers turn into MalformedEvidence naming the field.
+
+
+class _Tlv(NamedTuple):
+    """One DER element: its tag and where its header, content and end are."""
+
+    tag: int
+    start: int
+    content: int
+    end: int
+
+
+def _read_tlv(data: bytes, offset: int = 0) -> _Tlv:
+    """The element at ``offset``; raise ValueError when it is cut short or malformed."""
+    if offset + 2 > len(data):
+        raise ValueError(f"DER element at {offset} is cut short")
+    tag, length = data[offset], data[offset + 1]
+    content = offset + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 1 <= count <= 4 or content + count > len(data):
+            raise ValueError(f"DER length at {offset} is malformed")
+        length = int.from_bytes(data[content : content + count], "big")
+        content += count
+    end = content + length
+    if end > len(data):
+        raise ValueError(f"DER element at {offset} runs past the end")
+    return _Tlv(tag, offset, content, end)
+
+
+def _single(data: bytes, tag: int, what: str) -> bytes:
+    """The content of ``data`` when it is exactly one element with ``tag``."""
+    tlv = _read_tlv(data)
+    if tlv.tag != tag:
+        raise ValueError(f"not a DER {what}")
+    if tlv.end != len(data):
+        raise ValueError(f"DER {what} length does not match its content")
+    return data[tlv.content : tlv.end]
+
+
+def _children(data: bytes, tlv: _Tlv) -> list[_Tlv]:
+    """The elements inside a constructed element, in order."""
+    out, offset = [], tlv.content
+    while offset < tlv.end:
+        child = _read_tlv(data[: tlv.end], offset)
+        out.append(child)
+        offset = child.end
+    return out
+
+
 def _der_byte(value: bytes) -> int:
-    content = single(value, _INTEGER, "INTEGER")
+    content = _single(value, _INTEGER, "INTEGER")
     if not 1 <= len(content) <= 2:
         raise ValueError("SPL must be an INTEGER from 0 to 255")
     number = int.from_bytes(content, "big", signed=True)
@@ -120,7 +171,7 @@ def _der_byte(value: bytes) -> int:
 
 
 def _der_ia5(value: bytes) -> str:
-    content = single(value, _IA5STRING, "IA5String")
+    content = _single(value, _IA5STRING, "IA5String")
     if any(b > 0x7F for b in content):
         raise ValueError("an IA5String holds ASCII only")
     return content.decode("ascii")
@@ -257,7 +308,7 @@ def _hwid(raw: bytes, expected: int | None) -> bytes:
     sizes = (expected,) if expected else tuple(sorted(set(HWID_SIZES.values())))
     if len(raw) in sizes:
         return raw
-    content = single(raw, _OCTET_STRING, "OCTET STRING")
+    content = _single(raw, _OCTET_STRING, "OCTET STRING")
     if len(content) not in sizes:
         raise ValueError(f"a hwID is {' or '.join(map(str, sizes))} bytes, got {len(content)}")
     return content

@@ -2,11 +2,12 @@
 
 On first use it creates, once, an ARK (RSA-4096, self-signed) and an ASK signed by it,
 both with RSASSA-PSS SHA-384 (MGF1-SHA-384, 48-byte salt) like AMD's, and a P-384 chip
-key from which VCEKs are issued. The state directory then holds::
+key from which VCEKs are issued; the first VLEK user adds an ASVK and a VLEK key the
+same way. The state directory then holds::
 
-    ark.pem, ask.pem      public root certificates: ``--roots <state dir>`` loads them
-    ark.key, ask.key      private keys (PKCS#8 PEM, mode 0600; never loaded as roots)
-    chip.key              the simulated chip's endorsement key (P-384, mode 0600)
+    ark.pem, ask.pem, asvk.pem   public root certificates: ``--roots <state dir>`` loads them
+    ark.key, ask.key, asvk.key   private keys (PKCS#8 PEM, mode 0600; never loaded as roots)
+    chip.key, vlek.key           the endorsement keys (P-384, mode 0600)
 
 Nothing here is trusted by a verifier unless it is given these roots explicitly.
 """
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -116,65 +118,111 @@ def _locked(state_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class _Layout(NamedTuple):
+    stem: str  # file stem of the intermediate (``ask``: ask.pem, ask.key)
+    intermediate_cn: str
+    endorsement_stem: str  # file stem of the endorsement key
+    leaf_cn: str
+
+
+_BRANCHES = {
+    "vcek": _Layout("ask", "SEV-Simulated", "chip", "SEV-VCEK"),
+    "vlek": _Layout("asvk", "SEV-VLEK-Simulated", "vlek", "SEV-VLEK"),
+}
+
+
+@dataclass(frozen=True)
+class Branch:
+    """An intermediate (ASK or ASVK), its key, and the endorsement key it certifies."""
+
+    kind: str
+    intermediate: x509.Certificate
+    intermediate_key: rsa.RSAPrivateKey
+    endorsement_key: ec.EllipticCurvePrivateKey
+
+
 @dataclass(frozen=True)
 class SimulatedAmdCa:
-    """The simulated ARK, ASK and chip key of one state directory."""
+    """The simulated ARK of one state directory, and its VCEK (and maybe VLEK) branch."""
 
     state_dir: Path
     ark: x509.Certificate
-    ask: x509.Certificate
-    ask_key: rsa.RSAPrivateKey
-    chip_key: ec.EllipticCurvePrivateKey
+    branch: Branch
 
     @classmethod
-    def open(cls, state_dir: Path, *, now: datetime) -> SimulatedAmdCa:
-        """Load the hierarchy from ``state_dir``, creating it there once if absent."""
+    def open(cls, state_dir: Path, *, now: datetime, kind: str = "vcek") -> SimulatedAmdCa:
+        """Load the hierarchy from ``state_dir`` with the ``kind`` branch (``vcek``/``vlek``),
+        creating what is absent there, once."""
+        if kind not in _BRANCHES:
+            raise ValueError(f"kind must be one of {sorted(_BRANCHES)}")
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _locked(state_dir):
-            if not (state_dir / "ask.pem").is_file():
-                cls._create(state_dir, now)
-            ask_key = _load_key(state_dir / "ask.key", _stamp(state_dir / "ask.key"))
-            chip_key = _load_key(state_dir / "chip.key", _stamp(state_dir / "chip.key"))
-            if not isinstance(ask_key, rsa.RSAPrivateKey) or not isinstance(
-                chip_key, ec.EllipticCurvePrivateKey
-            ):
-                raise ValueError(f"{state_dir} holds keys of the wrong type")
-            return cls(
-                state_dir=state_dir,
-                ark=x509.load_pem_x509_certificate((state_dir / "ark.pem").read_bytes()),
-                ask=x509.load_pem_x509_certificate((state_dir / "ask.pem").read_bytes()),
-                ask_key=ask_key,
-                chip_key=chip_key,
+            if not (state_dir / "ark.pem").is_file():
+                _create_ark(state_dir, now)
+            ark = x509.load_pem_x509_certificate((state_dir / "ark.pem").read_bytes())
+            files = _BRANCHES[kind]
+            if not (state_dir / f"{files.stem}.pem").is_file():
+                ark_key = _rsa_key(state_dir / "ark.key")
+                _create_branch(state_dir, kind, ark, ark_key, now)
+            branch = Branch(
+                kind=kind,
+                intermediate=x509.load_pem_x509_certificate(
+                    (state_dir / f"{files.stem}.pem").read_bytes()
+                ),
+                intermediate_key=_rsa_key(state_dir / f"{files.stem}.key"),
+                endorsement_key=_ec_key(state_dir / f"{files.endorsement_stem}.key"),
             )
+            return cls(state_dir=state_dir, ark=ark, branch=branch)
 
-    @staticmethod
-    def _create(state_dir: Path, now: datetime) -> None:
-        ark_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-        ask_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-        chip_key = ec.generate_private_key(ec.SECP384R1())
-        ark = _ca_certificate("ARK-Simulated", ark_key, None, ark_key, now)
-        ask = _ca_certificate("SEV-Simulated", ask_key, ark, ark_key, now)
-        _write_private(state_dir / "ark.key", _pem_key(ark_key))
-        _write_private(state_dir / "ask.key", _pem_key(ask_key))
-        _write_private(state_dir / "chip.key", _pem_key(chip_key))
-        _write_public(state_dir / "ark.pem", ark.public_bytes(serialization.Encoding.PEM))
-        # ask.pem last: its presence marks a complete hierarchy.
-        _write_public(state_dir / "ask.pem", ask.public_bytes(serialization.Encoding.PEM))
-
-    def issue_vcek(self, endorsed: EndorsementExtensions, *, now: datetime) -> x509.Certificate:
-        """A VCEK certificate for the chip key carrying ``endorsed`` as AMD extensions."""
+    def issue(self, endorsed: EndorsementExtensions, *, now: datetime) -> x509.Certificate:
+        """A VCEK or VLEK certificate for the branch's key, carrying ``endorsed``."""
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name("SEV-VCEK"))
-            .issuer_name(self.ask.subject)
-            .public_key(self.chip_key.public_key())
+            .subject_name(_name(_BRANCHES[self.branch.kind].leaf_cn))
+            .issuer_name(self.branch.intermediate.subject)
+            .public_key(self.branch.endorsement_key.public_key())
             .serial_number(secrets.randbelow(2**63) + 1)
             .not_valid_before(now - _SKEW)
             .not_valid_after(now + _LEAF_LIFETIME)
         )
         for extension in endorsed.to_extensions():
             builder = builder.add_extension(extension, critical=False)
-        return builder.sign(self.ask_key, hashes.SHA384(), rsa_padding=PSS)
+        return builder.sign(self.branch.intermediate_key, hashes.SHA384(), rsa_padding=PSS)
+
+
+def _create_ark(state_dir: Path, now: datetime) -> None:
+    ark_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    ark = _ca_certificate("ARK-Simulated", ark_key, None, ark_key, now)
+    _write_private(state_dir / "ark.key", _pem_key(ark_key))
+    # The certificate last: its presence marks a complete step.
+    _write_public(state_dir / "ark.pem", ark.public_bytes(serialization.Encoding.PEM))
+
+
+def _create_branch(
+    state_dir: Path, kind: str, ark: x509.Certificate, ark_key: rsa.RSAPrivateKey, now: datetime
+) -> None:
+    files = _BRANCHES[kind]
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    intermediate = _ca_certificate(files.intermediate_cn, key, ark, ark_key, now)
+    endorsement_key = ec.generate_private_key(ec.SECP384R1())
+    _write_private(state_dir / f"{files.endorsement_stem}.key", _pem_key(endorsement_key))
+    _write_private(state_dir / f"{files.stem}.key", _pem_key(key))
+    pem = intermediate.public_bytes(serialization.Encoding.PEM)
+    _write_public(state_dir / f"{files.stem}.pem", pem)  # last: marks the branch complete
+
+
+def _rsa_key(path: Path) -> rsa.RSAPrivateKey:
+    key = _load_key(path, _stamp(path))
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA key")
+    return key
+
+
+def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = _load_key(path, _stamp(path))
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} does not hold an EC key")
+    return key
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:

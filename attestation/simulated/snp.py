@@ -13,6 +13,7 @@ import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -60,6 +61,8 @@ class SimulatedSnpProvider:
       Turin, the rest zero). ``mask_chip_id`` plays a host that sets MASK_CHIP_KEY: the
       report's CHIP_ID is then zero.
     - ``version``: report version (2, 3, 4 or 5; 5 by default).
+    - ``signer``: ``vcek`` (default) or ``vlek``, a key the simulated AMD issued to the
+      cloud provider ``csp_id`` through an ASVK.
     - ``now``: the time certificates are issued at (default: the current time).
     """
 
@@ -78,6 +81,8 @@ class SimulatedSnpProvider:
         chip_id: bytes | None = None,
         mask_chip_id: bool = False,
         version: int = 5,
+        signer: Literal["vcek", "vlek"] = "vcek",
+        csp_id: str = "veritee-simulated-csp",
         guest_svn: int = 0,
         host_data: bytes = bytes(32),
         family_id: bytes = bytes(16),
@@ -90,17 +95,19 @@ class SimulatedSnpProvider:
         if tcb.product != product:
             raise ValueError(f"the TCB is laid out for {tcb.product}, not {product}")
         now = now or datetime.now(UTC)
-        self._ca = SimulatedAmdCa.open(Path(state_dir), now=now)
+        self._ca = SimulatedAmdCa.open(Path(state_dir), now=now, kind=signer)
         self.product = product
         self.tcb = tcb
+        self.signer = signer
         hwid = self._default_hwid() if chip_id is None else chip_id[: HWID_SIZES[product]]
         self.chip_id = chip_id if chip_id is not None else hwid.ljust(64, b"\x00")
-        self.vcek = self._ca.issue_vcek(
+        self.certificate = self._ca.issue(
             EndorsementExtensions(
                 struct_version=0,
                 product_name=VCEK_PRODUCT_NAMES[product],
                 spls=_spls(tcb),
-                hwid=hwid,
+                hwid=hwid if signer == "vcek" else None,
+                csp_id=csp_id if signer == "vlek" else None,
             ),
             now=now,
         )
@@ -119,7 +126,7 @@ class SimulatedSnpProvider:
             platform_info=0x1,
             author_key_en=False,
             mask_chip_key=mask_chip_id,
-            signing_key=SigningKey.VCEK,
+            signing_key=SigningKey.VCEK if signer == "vcek" else SigningKey.VLEK,
             report_data=bytes(64),
             measurement=measurement,
             host_data=host_data,
@@ -148,23 +155,42 @@ class SimulatedSnpProvider:
         return self._ca.state_dir
 
     @property
-    def vcek_der(self) -> bytes:
-        return self.vcek.public_bytes(serialization.Encoding.DER)
+    def certificate_der(self) -> bytes:
+        """The VCEK (or VLEK) certificate, DER."""
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    def chain_der(self) -> dict[str, bytes]:
+        """The certificates a host hands out with the report, by role (GHCB table roles)."""
+        return {
+            self.signer: self.certificate_der,
+            "ask": self._ca.branch.intermediate.public_bytes(serialization.Encoding.DER),
+            "ark": self._ca.ark.public_bytes(serialization.Encoding.DER),
+        }
 
     def _default_hwid(self) -> bytes:
-        point = self._ca.chip_key.public_key().public_bytes(
+        point = self._ca.branch.endorsement_key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
         return hashlib.sha512(b"veritee simulated chip id" + point).digest()[
             : HWID_SIZES[self.product]
         ]
 
-    def report(self, report_data: bytes) -> SnpReport:
-        """A signed report binding ``report_data`` (64 bytes)."""
-        unsigned = replace(self._template, report_data=check_report_data(report_data))
-        der = self._ca.chip_key.sign(unsigned.signed_bytes(), ec.ECDSA(hashes.SHA384()))
+    def report(self, report_data: bytes, *, vmpl: int | None = None) -> SnpReport:
+        """A signed report binding ``report_data`` (64 bytes), at ``vmpl`` if given."""
+        return self.sign(
+            replace(
+                self._template,
+                report_data=check_report_data(report_data),
+                vmpl=self._template.vmpl if vmpl is None else vmpl,
+            )
+        )
+
+    def sign(self, report: SnpReport) -> SnpReport:
+        """``report`` with a signature by this guest's VCEK (or VLEK), whatever it says."""
+        key = self._ca.branch.endorsement_key
+        der = key.sign(report.signed_bytes(), ec.ECDSA(hashes.SHA384()))
         r, s = decode_dss_signature(der)
-        return replace(unsigned, signature_r=r, signature_s=s)
+        return replace(report, signature_r=r, signature_s=s)
 
     def get_evidence(self, report_data: bytes) -> Evidence:
         report = self.report(report_data)
@@ -173,7 +199,7 @@ class SimulatedSnpProvider:
             report=report.to_bytes(),
             report_data=report.report_data,
             provider=self.name,
-            certificates={"vcek": self.vcek_der},
+            certificates={self.signer: self.certificate_der},
         )
 
 

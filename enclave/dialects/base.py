@@ -17,7 +17,8 @@ import orjson
 from enclave.envelope import envelope
 from enclave.sse import SseEvent, data_event
 from transcript.hexfields import MAX_JSON_INT
-from transcript.receipt import MAX_TEXT, Status
+from transcript.receipt import Status
+from transcript.receipt_schema import MAX_TEXT
 
 
 @dataclass(frozen=True, slots=True)

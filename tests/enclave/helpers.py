@@ -5,12 +5,25 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from typing import Any
 
 from enclave.identity import Identity, create_identity
 from enclave.receipts import LoggedReceipt, Outcome, ReceiptLog
 from transcript.receipt import Upstream
 
 DIGEST = "sha256:" + "ab" * 32
+WEATHER: Any = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            "required": ["city", "days"],
+        },
+    },
+}
 
 
 def identity(now_ms: int = 1_700_000_000_000) -> Identity:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from tests.enclave.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, RunningEnclave
 from tests.enclave.helpers import next_receipt
 from tests.enclave.receipts_check import check_receipt, split_stream
 from transcript import Receipt, check_chain, parse_receipt_header
+from veritee.upstream_sim import self_signed
 
 MODELS = pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
 
@@ -171,3 +173,23 @@ def test_the_chain_survives_every_fault(enclave: RunningEnclave) -> None:
     assert check_chain(receipts).ok
     statuses = {r.body.status for r in receipts}
     assert statuses == {"complete", "truncated", "upstream_error"}
+
+
+def test_an_untrusted_upstream_certificate_is_refused(
+    start_enclave: StartEnclave, tmp_path: Path
+) -> None:
+    other_ca = self_signed(tmp_path).ca  # a CA, but not the one that issued the sim's cert
+    running = start_enclave(upstream={"ca_bundle": str(other_ca)})
+    before = running.enclave.log.last_seq
+    answer = httpx.post(
+        running.url + "/v1/chat/completions",
+        json={"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "upstream_unreachable"
+    assert "certificate verification failed" in error["message"]
+    receipt = parse_receipt_header(answer.headers["veritee-receipt"])
+    assert receipt == next_receipt(running.enclave.log, before).receipt
+    assert receipt.body.status == "upstream_error"
+    assert receipt.body.upstream.spki_sha256 is None

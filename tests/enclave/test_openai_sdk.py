@@ -11,22 +11,11 @@ import openai
 import pytest
 
 from tests.enclave.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, RunningEnclave
+from tests.enclave.helpers import WEATHER
 from tests.enclave.receipts_check import check_receipt
 from transcript import check_chain, parse_receipt_header
 
 MODELS = pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
-WEATHER: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def client(enclave: RunningEnclave) -> openai.OpenAI:

@@ -8,7 +8,13 @@ import pytest
 
 from enclave.receipts import ReceiptLog
 from tests.enclave.helpers import StepClock, identity, outcome
-from transcript import PublicKeyVerifier, check_chain, parse_receipt, parse_receipt_header
+from transcript import (
+    PublicKeyVerifier,
+    check_chain,
+    parse_receipt,
+    parse_receipt_header,
+    sign_receipt,
+)
 from transcript.hexfields import ZERO_HASH
 
 
@@ -25,6 +31,8 @@ def test_sign_links_a_verifiable_chain() -> None:
         assert s.receipt.body.keyset == ident.keyset_hash.hex()
         s.receipt.verify(key)
         assert parse_receipt(s.wire) == s.receipt
+        assert s.wire == s.receipt.canonical()
+        assert s.receipt.body_hash == sign_receipt(ident.key, s.receipt.body).body_hash
         assert parse_receipt_header(s.header()).id == s.receipt.id
     assert receipts[2].body.client_nonce == "n2"
     assert receipts[2].body.caller == "tenant-a"

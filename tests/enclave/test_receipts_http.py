@@ -96,6 +96,11 @@ def streamed(http: httpx.Client, enclave: RunningEnclave) -> tuple[bytes, bytes]
     return request, http.post("/v1/chat/completions", content=request).content
 
 
+def flip_one_byte(data: bytes, draw: st.DataObject) -> bytes:
+    at = draw.draw(st.integers(0, len(data) - 1))
+    return data[:at] + bytes([data[at] ^ draw.draw(st.integers(1, 255))]) + data[at + 1 :]
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.data())
 def test_changing_any_byte_of_the_answer_is_caught(
@@ -104,9 +109,7 @@ def test_changing_any_byte_of_the_answer_is_caught(
     request, raw = streamed
     before, receipt = split_stream(raw)
     check_receipt(enclave.url, receipt, request=request, response=before)
-    at = data.draw(st.integers(0, len(before) - 1))
-    flip = data.draw(st.integers(1, 255))
-    tampered = before[:at] + bytes([before[at] ^ flip]) + before[at + 1 :]
+    tampered = flip_one_byte(before, data)
     with pytest.raises(AssertionError):
         check_receipt(enclave.url, receipt, request=request, response=tampered)
 
@@ -118,10 +121,7 @@ def test_changing_any_byte_of_the_receipt_is_caught(
 ) -> None:
     request, raw = streamed
     before, receipt = split_stream(raw)
-    wire = receipt.canonical()
-    at = data.draw(st.integers(0, len(wire) - 1))
-    flip = data.draw(st.integers(1, 255))
-    tampered = wire[:at] + bytes([wire[at] ^ flip]) + wire[at + 1 :]
+    tampered = flip_one_byte(receipt.canonical(), data)
     with pytest.raises((MalformedReceipt, SignatureInvalid, AssertionError)):
         check_receipt(enclave.url, parse_receipt(tampered), request=request, response=before)
 

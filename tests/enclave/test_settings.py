@@ -26,6 +26,10 @@ state_dir = "state"
 fresh_per_second = 0.5
 fresh_burst = 2
 
+[attestation.options]
+measurement = "00ff"
+product = "genoa"
+
 [receipts]
 log_capacity = 10
 checkpoint_every_receipts = 5
@@ -65,6 +69,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert s.identity.keyset_validity_seconds == 3600
     assert s.attestation.state_dir == tmp_path / "state"
     assert (s.attestation.fresh_per_second, s.attestation.fresh_burst) == (0.5, 2)
+    assert dict(s.attestation.options) == {"measurement": "00ff", "product": "genoa"}
     assert s.receipts.log_capacity == 10
     assert s.receipts.checkpoint_every_receipts == 5
     assert s.receipts.checkpoint_every_seconds == 1.5
@@ -115,6 +120,7 @@ def upstream(**changes: object) -> dict[str, object]:
         (minimal(identity={"image_digest": "sha256:" + "AB" * 32}), "identity.image_digest"),
         (minimal(identity={"image_digest": "sha256:zz"}), "identity.image_digest"),
         (minimal(attestation={}), "attestation.provider"),
+        (minimal(attestation={"provider": "x", "options": 1}), "attestation.options"),
         (minimal(receipts={"log_capacity": 0}), "receipts.log_capacity"),
         (minimal(receipts={"checkpoint_every_seconds": 0}), "receipts.checkpoint_every_seconds"),
         (minimal(upstreams=[]), "upstreams"),

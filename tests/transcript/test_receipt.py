@@ -28,7 +28,7 @@ from transcript import (
     sign_receipt,
 )
 from transcript.hexfields import ZERO_HASH
-from transcript.receipt import _looks_valid, _validate_in_detail
+from transcript.receipt_schema import _looks_valid, _validate_in_detail
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "receipt-v1.json").read_text())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import httpx2
@@ -11,8 +12,9 @@ import openai
 import pytest
 
 from tests.upstream_sim.support import user
-from veritee.cli import main
+from veritee.cli import build_parser, main
 from veritee.upstream_sim import SimSettings, parse_listening_line, start_subprocess
+from veritee.upstream_sim.process import serve_args
 
 
 def test_subprocess_serves_and_stops_cleanly() -> None:
@@ -99,3 +101,19 @@ def test_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_group_without_subcommand_prints_help() -> None:
     assert main(["upstream-sim"]) == 2
+
+
+def test_serve_args_reproduce_every_setting() -> None:
+    settings = SimSettings(
+        latency_ms=3,
+        chunks=4,
+        chunk_delay_ms=5,
+        stall_max_s=6.5,
+        hold_max_s=7.0,
+        seed="s e",
+        epoch=8,
+        max_body_bytes=9,
+        api_key="key",
+    )
+    args = build_parser().parse_args(["upstream-sim", "serve", "--port=0", *serve_args(settings)])
+    assert {f.name: getattr(args, f.name) for f in fields(SimSettings)} == asdict(settings)

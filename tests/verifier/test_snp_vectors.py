@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from attestation.errors import MalformedEvidence
 from attestation.evidence import Evidence
-from attestation.formats.snp import REPORT_SIZE, SIGNED_SIZE
+from attestation.formats.snp import REPORT_SIZE, SIGNED_SIZE, SnpReport
+from attestation.formats.snp_certs import EndorsementExtensions
 from tests.helpers.snp import VECTORS, snp_vector
 from verifier.claims import VerifiedEvidence
 from verifier.errors import (
@@ -24,6 +25,8 @@ from verifier.errors import (
     VerificationFailed,
 )
 from verifier.snp import verify_snp
+from verifier.snp.chain import AmdChain
+from verifier.snp.verify import detect_product
 from verifier.trust import TrustedRoots
 
 ALL_AMD = TrustedRoots.shipped("amd-milan", "amd-genoa", "amd-turin")
@@ -224,3 +227,21 @@ def test_flipping_any_byte_of_the_vcek_fails(testvectors: Path) -> None:
         assert result.split(":")[0] in ("MalformedEvidence", "CertificateChainInvalid"), result
         seen[result.split(":")[0]] += 1
     assert seen["CertificateChainInvalid"] > 500
+
+
+def test_product_detection_order(testvectors: Path) -> None:
+    milan = TrustedRoots.shipped("amd-milan")
+    chain = AmdChain(ark=milan.anchors[0], ask=milan.intermediates[0], leaf=milan.anchors[0])
+    v2 = SnpReport.from_bytes(snp_vector(testvectors, "milan-v2").report)
+    v5 = SnpReport.from_bytes(snp_vector(testvectors, "genoa-v5").report)
+    named = EndorsementExtensions(0, "Genoa", {})
+    unnamed = EndorsementExtensions(0, "Bergamo-A0", {})
+    assert detect_product(v5, unnamed, chain)[0] == "genoa"  # CPUID first
+    assert detect_product(v2, named, chain)[0] == "genoa"  # then the certificate's name
+    product, check = detect_product(v2, unnamed, chain)  # then the trusted root's name
+    assert (product, check.detail) == ("milan", "Milan, from the trusted root")
+    simulated = replace(chain, ark=milan.intermediates[0])  # a root that names no product
+    with pytest.raises(CouldNotCheck, match="Bergamo-A0"):
+        detect_product(v2, unnamed, simulated)
+    with pytest.raises(BindingMismatch, match="CPUID says Genoa"):
+        detect_product(v5, EndorsementExtensions(0, "Milan-B0", {}), chain)

@@ -15,8 +15,15 @@ from verifier.snp.chain import signed_by
 from verifier.trust import SHIPPED, TrustedRoots, certificate_sha256
 from verifier.trust.amd import AMD_ROOTS
 
-PRODUCTS = {"amd-milan": "Milan", "amd-genoa": "Genoa", "amd-turin": "Turin"}
-PEMS = {"amd-milan": "milan", "amd-genoa": "genoa", "amd-turin": "turin_vcek"}
+# shipped name -> (product, vendor file stem, common name of the middle certificate)
+CHAINS = {
+    "amd-milan": ("Milan", "milan", "SEV-Milan"),
+    "amd-genoa": ("Genoa", "genoa", "SEV-Genoa"),
+    "amd-turin": ("Turin", "turin_vcek", "SEV-Turin"),
+    "amd-milan-vlek": ("Milan", "milan_vlek", "SEV-VLEK-Milan"),
+    "amd-genoa-vlek": ("Genoa", "genoa_vlek", "SEV-VLEK-Genoa"),
+    "amd-turin-vlek": ("Turin", "turin_vlek", "SEV-VLEK-Turin"),
+}
 
 
 def published_ark_hashes(testvectors: Path) -> dict[str, str]:
@@ -29,25 +36,29 @@ def published_ark_hashes(testvectors: Path) -> dict[str, str]:
 
 def test_shipped_ark_hashes_match_the_published_values(testvectors: Path) -> None:
     published = published_ark_hashes(testvectors)
-    for name, product in PRODUCTS.items():
-        roots = TrustedRoots.shipped(name)
-        (ark,) = roots.anchors
+    for name, (product, _, _) in CHAINS.items():
+        (ark,) = TrustedRoots.shipped(name).anchors
         assert certificate_sha256(ark) == published[product]
         assert dict(AMD_ROOTS[name])[f"amd-ark-{product.lower()}.der"] == published[product]
 
 
-@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_every_amd_chain_is_shipped() -> None:
+    assert set(AMD_ROOTS) == set(CHAINS)
+    assert all(SHIPPED[name] == AMD_ROOTS[name] for name in CHAINS)
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
 def test_shipped_roots_chain_and_equal_the_vendor_files(testvectors: Path, name: str) -> None:
-    assert SHIPPED[name] == AMD_ROOTS[name]
+    product, stem, middle_cn = CHAINS[name]
     roots = TrustedRoots.shipped(name)
-    (ark,), (ask,) = roots.anchors, roots.intermediates
-    assert ark.subject.rfc4514_string().startswith(f"CN=ARK-{PRODUCTS[name]},")
-    assert ask.subject.rfc4514_string().startswith(f"CN=SEV-{PRODUCTS[name]},")
+    (ark,), (middle,) = roots.anchors, roots.intermediates
+    assert ark.subject.rfc4514_string().startswith(f"CN=ARK-{product},")
+    assert middle.subject.rfc4514_string().startswith(f"CN={middle_cn},")
     assert signed_by(ark, ark)
-    assert signed_by(ask, ark)
-    pem = (testvectors / "roots" / f"amd_ask_ark_{PEMS[name]}.pem").read_bytes()
+    assert signed_by(middle, ark)
+    pem = (testvectors / "roots" / f"amd_ask_ark_{stem}.pem").read_bytes()
     vendor = [c.public_bytes(Encoding.DER) for c in x509.load_pem_x509_certificates(pem)]
-    assert vendor == [ask.public_bytes(Encoding.DER), ark.public_bytes(Encoding.DER)]
+    assert vendor == [middle.public_bytes(Encoding.DER), ark.public_bytes(Encoding.DER)]
 
 
 def test_asks_do_not_cross_products() -> None:

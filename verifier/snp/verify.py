@@ -12,6 +12,10 @@
 8. ``snp.tcb``: the VCEK's TCB extensions equal REPORTED_TCB.
 9. ``snp.chip-id``: the VCEK's hwID equals CHIP_ID (first 8 bytes on Turin).
 
+A report whose SIGNING_KEY is the VLEK goes the same way with ``snp.vlek``,
+``snp.vlek-chain`` (ARK -> ASVK -> VLEK) and, instead of the chip id, ``snp.csp-id``:
+a VLEK names the cloud provider it was issued to, not a chip.
+
 It applies no policy: debug guests, old TCBs or any measurement verify here; judging
 them is :mod:`verifier.policy`'s job.
 """
@@ -66,12 +70,14 @@ def verify_snp(evidence: Evidence, *, roots: TrustedRoots, now: datetime) -> Ver
     checks.append(Check(f"snp.{role.lower()}-chain", chain.describe(role)))
     checks.append(check_validity(chain, role, now))
     checks.append(_check_signature(report, leaf, role))
-    product, product_check = _product(report, extensions, chain)
+    product, product_check = detect_product(report, extensions, chain)
     checks.append(product_check)
     tcb = TcbVersion.from_raw(report.reported_tcb, product)
     checks.append(_check_tcb(tcb, extensions, role))
     if role == "VCEK":
         checks.append(_check_chip_id(report, extensions, product))
+    else:
+        checks.append(_check_csp_id(extensions))
     return VerifiedEvidence(
         platform="sev-snp",
         report_data=report.report_data,
@@ -100,9 +106,7 @@ def _signer_role(report: SnpReport) -> str:
         raise EvidenceSignatureInvalid(
             "snp.signature", "the report says it is not signed (SIGNING_KEY = none)"
         )
-    if report.signing_key == SigningKey.VLEK:
-        raise CouldNotCheck("snp.vlek", "reports signed by a VLEK are not supported yet")
-    return "VCEK"
+    return "VLEK" if report.signing_key == SigningKey.VLEK else "VCEK"
 
 
 def _leaf(evidence: Evidence, role: str) -> x509.Certificate:
@@ -138,7 +142,7 @@ def _check_signature(report: SnpReport, leaf: x509.Certificate, role: str) -> Ch
     )
 
 
-def _product(
+def detect_product(
     report: SnpReport, extensions: EndorsementExtensions, chain: AmdChain
 ) -> tuple[Product, Check]:
     """The product: from CPUID (v3+), else the certificate's name, else the trusted root."""
@@ -194,6 +198,20 @@ def _check_chip_id(report: SnpReport, extensions: EndorsementExtensions, product
     return Check("snp.chip-id", f"the VCEK was issued for this chip ({extensions.hwid.hex()})")
 
 
+def _check_csp_id(extensions: EndorsementExtensions) -> Check:
+    if extensions.csp_id is None or extensions.hwid is not None:
+        raise BindingMismatch(
+            "snp.csp-id",
+            "the report says a VLEK signed it, but the certificate names no cloud provider "
+            "(no CSP id); it is not a VLEK",
+        )
+    return Check(
+        "snp.csp-id",
+        f"the VLEK was issued to the cloud provider '{extensions.csp_id}' "
+        "(a VLEK is not bound to one chip)",
+    )
+
+
 def report_details(
     report: SnpReport, product: Product, extensions: EndorsementExtensions
 ) -> dict[str, Any]:
@@ -212,6 +230,7 @@ def report_details(
     return {
         "product": PRODUCT_NAMES[product],
         "certificate_product_name": extensions.product_name,
+        "csp_id": extensions.csp_id,
         "version": report.version,
         "vmpl": report.vmpl,
         "policy": report.policy,

@@ -12,6 +12,7 @@ pinned by SHA-256 in ``SHIPPED``: a file whose hash differs is refused at load.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,12 +20,30 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 
 from verifier.errors import BadInput
 from verifier.trust.amd import AMD_ROOTS
 
 # name -> (file names, in this package, with the SHA-256 of each file's DER bytes)
-SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {**AMD_ROOTS}
+SHIPPED: dict[str, tuple[tuple[str, str], ...]] = {
+    # AWS Nitro Enclaves root G1 (P-384), valid 2019-10-28 to 2049-10-28.
+    "aws-nitro": (
+        (
+            "aws_nitro_root_g1.der",
+            "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b",
+        ),
+    ),
+    # AMD SEV-SNP: ARK + ASK (VCEK chains) and ARK + ASVK (VLEK chains) per product.
+    **AMD_ROOTS,
+    # Intel SGX Root CA (P-256), valid 2018-05-21 to 2049-12-31: roots PCK and TCB Signing.
+    "intel-sgx": (
+        (
+            "intel_sgx_root_ca.der",
+            "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3",
+        ),
+    ),
+}
 
 
 def certificate_sha256(cert: x509.Certificate) -> str:
@@ -38,9 +57,12 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
 def load_certificates(data: bytes, source: str = "input") -> list[x509.Certificate]:
     """Parse one DER certificate or any number of PEM certificates; raise BadInput."""
     try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return list(x509.load_pem_x509_certificates(data))
-        return [x509.load_der_x509_certificate(data)]
+        with warnings.catch_warnings():
+            # AMD issues VCEKs with serial number 0, which cryptography warns about.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                return list(x509.load_pem_x509_certificates(data))
+            return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
         raise BadInput("roots", f"{source} is not a PEM or DER certificate: {exc}") from None
 
@@ -60,16 +82,19 @@ class TrustedRoots:
 
     @classmethod
     def from_paths(cls, paths: Sequence[Path]) -> TrustedRoots:
-        """Load PEM/DER files, or every ``*.pem``/``*.der``/``*.crt`` in given directories."""
+        """Load PEM/DER files, or every ``*.pem``/``*.der``/``*.crt`` under given directories."""
         certs: list[x509.Certificate] = []
         for path in paths:
             files = (
-                sorted(p for p in path.iterdir() if p.suffix in {".pem", ".der", ".crt"})
+                sorted(p for p in path.rglob("*") if p.suffix in {".pem", ".der", ".crt"})
                 if path.is_dir()
                 else [path]
             )
             for file in files:
-                certs.extend(load_certificates(file.read_bytes(), str(file)))
+                data = file.read_bytes()
+                if path.is_dir() and file.suffix == ".pem" and b"CERTIFICATE-----" not in data:
+                    continue  # a key or other PEM beside the roots (simulator state dirs)
+                certs.extend(load_certificates(data, str(file)))
         if not certs:
             raise BadInput("roots", f"no certificates found in {', '.join(map(str, paths))}")
         return cls.from_certificates(certs)

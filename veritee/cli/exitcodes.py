@@ -29,6 +29,29 @@ _BAD_INPUT = (
 )
 
 
+def classify(exc: BaseException) -> tuple[int, str]:
+    """The exit code for an error, and the word that introduces its message."""
+    if isinstance(exc, _BAD_INPUT):
+        return BAD_INPUT, "bad input"
+    if isinstance(exc, VerificationFailed | SignatureInvalid):
+        return VERIFICATION_FAILED, "FAILED"
+    if isinstance(exc, CouldNotCheck):
+        return COULD_NOT_CHECK, "could not check"
+    if isinstance(exc, OSError):
+        return BAD_INPUT, "bad input"
+    if isinstance(exc, AttestationError):
+        return COULD_NOT_CHECK, "could not check"
+    return COULD_NOT_CHECK, "could not check: internal error"
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    if type(exc).__module__.split(".")[0] not in ("verifier", "attestation", "transcript"):
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc)
+
+
 def guarded(func: Callable[[], int]) -> int:
     """Run ``func``; turn every error into a one-line message and a meaningful exit code.
 
@@ -37,28 +60,10 @@ def guarded(func: Callable[[], int]) -> int:
     """
     try:
         return func()
-    except _BAD_INPUT as exc:
-        _say(f"bad input: {exc}")
-        return BAD_INPUT
-    except (VerificationFailed, SignatureInvalid) as exc:
-        _say(f"FAILED: {exc}")
-        return VERIFICATION_FAILED
-    except CouldNotCheck as exc:
-        _say(f"could not check: {exc}")
-        return COULD_NOT_CHECK
-    except OSError as exc:
-        _say(f"bad input: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
-        return BAD_INPUT
-    except AttestationError as exc:
-        _say(f"could not check: {exc}")
-        return COULD_NOT_CHECK
     except KeyboardInterrupt:
-        _say("interrupted")
+        print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
-        _say(f"could not check: internal error: {type(exc).__name__}: {exc}")
-        return COULD_NOT_CHECK
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+        code, label = classify(exc)
+        print(f"{label}: {describe(exc)}", file=sys.stderr)
+        return code

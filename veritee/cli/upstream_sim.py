@@ -51,6 +51,9 @@ def register(sub: Any) -> None:
     serve.add_argument("--seed", default=DEFAULT_SEED, help="seed of ids (chatcmpl-, msg_, req_)")
     serve.add_argument("--epoch", type=_count, help="'created' timestamp (default: start time)")
     serve.add_argument("--api-key", help="accept only this key (default: any non-empty key)")
+    serve.add_argument(
+        "--max-body-bytes", type=_positive, default=32 * 1024 * 1024, help="larger bodies: 413"
+    )
     serve.set_defaults(handler=_serve)
     parser.set_defaults(handler=lambda _args: _usage(parser))
 
@@ -74,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         epoch=args.epoch,
         api_key=args.api_key,
+        max_body_bytes=args.max_body_bytes,
     )
     loop = new_event_loop()
     try:

@@ -32,7 +32,6 @@ _ERROR_TYPES = {
     ErrorKind.AUTHENTICATION: "authentication_error",
     ErrorKind.NOT_FOUND: "not_found_error",
     ErrorKind.METHOD_NOT_ALLOWED: "invalid_request_error",
-    ErrorKind.TOO_LARGE: "request_too_large",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
     ErrorKind.SERVER: "api_error",
     ErrorKind.OVERLOADED: "overloaded_error",

@@ -31,7 +31,6 @@ _ERROR_TYPES = {
     ErrorKind.AUTHENTICATION: "invalid_request_error",
     ErrorKind.NOT_FOUND: "invalid_request_error",
     ErrorKind.METHOD_NOT_ALLOWED: "invalid_request_error",
-    ErrorKind.TOO_LARGE: "invalid_request_error",
     ErrorKind.RATE_LIMITED: "requests",
     ErrorKind.SERVER: "server_error",
     ErrorKind.OVERLOADED: "server_error",

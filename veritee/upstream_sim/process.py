@@ -55,6 +55,7 @@ def serve_args(settings: SimSettings) -> list[str]:
         f"--stall-max-s={settings.stall_max_s}",
         f"--hold-max-s={settings.hold_max_s}",
         f"--seed={settings.seed}",
+        f"--max-body-bytes={settings.max_body_bytes}",
     ]
     if settings.chunks is not None:
         args.append(f"--chunks={settings.chunks}")

@@ -153,7 +153,7 @@ def start_in_thread(
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when installed (faster), else asyncio's."""
     try:
-        import uvloop  # noqa: PLC0415 - optional accelerator
+        import uvloop  # optional accelerator, imported only when asked for
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
