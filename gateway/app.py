@@ -112,7 +112,7 @@ def make_transport(client: EnclaveClientSettings) -> Transport:
 def make_limiter(settings: Settings) -> Limiter:
     rl = settings.ratelimit
     if rl.redis_url:
-        from gateway.tenants.redis_limits import RedisLimiter  # noqa: PLC0415 - optional extra
+        from gateway.tenants.redis_limits import RedisLimiter
 
         return RedisLimiter(rl.redis_url, window_seconds=rl.window_seconds, prefix=rl.key_prefix)
     return MemoryLimiter(rl.window_seconds)

@@ -38,7 +38,7 @@ def open_store(
     """The backend ``settings.url`` names (not yet opened: call ``await store.open()``)."""
     url = settings.url
     if url.startswith("sqlite:///"):
-        from gateway.store.sqlite import SqliteStore  # noqa: PLC0415
+        from gateway.store.sqlite import SqliteStore
 
         return SqliteStore(
             Path(url.removeprefix("sqlite:///")),
@@ -46,6 +46,6 @@ def open_store(
             batch_max=settings.batch_max,
             on_commit=on_commit,
         )
-    from gateway.store.postgres import PostgresStore  # noqa: PLC0415
+    from gateway.store.postgres import PostgresStore
 
     return PostgresStore(url, batch_max=settings.batch_max, on_commit=on_commit)

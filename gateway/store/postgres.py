@@ -59,8 +59,8 @@ class PostgresStore:
 
     async def open(self) -> None:
         try:
-            from psycopg import Error as PgError  # noqa: PLC0415 - the extra is optional
-            from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
+            from psycopg import Error as PgError
+            from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise StoreError(
                 "a postgresql:// store needs the postgres extra: pip install 'veritee[postgres]'"

@@ -72,8 +72,8 @@ class RedisLimiter:
 
     def __init__(self, url: str, *, window_seconds: float, prefix: str = "veritee:rl:") -> None:
         try:
-            import redis.asyncio as redis  # noqa: PLC0415 - the extra is optional
-            from redis.exceptions import RedisError  # noqa: PLC0415
+            import redis.asyncio as redis
+            from redis.exceptions import RedisError
         except ImportError:
             raise ConfigError(
                 "shared rate limits need the redis extra: pip install 'veritee[redis]'",

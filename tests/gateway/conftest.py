@@ -17,6 +17,7 @@ from tests.helpers.services import (
     start_postgres,
     start_redis,
 )
+from tests.helpers.snp import simulated_state_dir
 from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
 
 _databases = itertools.count(1)
@@ -54,6 +55,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSim]:
 
 
 @pytest.fixture(scope="session")
-def amd_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The simulated AMD chain's state directory: also the roots a gateway must be given."""
-    return tmp_path_factory.mktemp("sim-amd")
+def amd_state() -> Path:
+    """The simulated AMD chain's state directory (shared by the session: RSA-4096 keys are
+    slow to make); its ``*.pem`` files are the roots a gateway must be given."""
+    return simulated_state_dir()

@@ -59,9 +59,9 @@ def enclave_config(sim: ThreadedSim, state_dir: Path, **overrides: Any) -> dict[
         "attestation": {
             "provider": "simulated-sev-snp",
             "state_dir": str(state_dir),
-            "measurement": MEASUREMENT,
             "fresh_per_second": 50.0,
             "fresh_burst": 50,
+            "options": {"measurement": MEASUREMENT},
         },
         "upstream": {"ca_bundle": str(ca), "read_timeout_seconds": 20.0},
         "receipts": {"checkpoint_every_receipts": 5, "checkpoint_every_seconds": 3600},
@@ -103,7 +103,8 @@ def start_enclave(
     measurement: str = MEASUREMENT,
 ) -> InThread:
     """A real enclave app in a thread; ``wrap`` lets a test put a rogue layer around it."""
-    config = enclave_config(sim, state_dir, attestation={"measurement": measurement})
+    config = enclave_config(sim, state_dir)
+    config["attestation"]["options"] = {"measurement": measurement}
     settings = enclave_settings_from_dict(config, base_dir=Path.cwd())
     provider = SimulatedSnpProvider(state_dir, measurement=bytes.fromhex(measurement))
     app = create_enclave(settings, provider=provider)
@@ -287,10 +288,17 @@ def to_toml(data: dict[str, Any]) -> str:
             isinstance(value, list) and value and not isinstance(value[0], dict)
         ):
             lines.append(f"{key} = {scalar(value)}")
+
+    def table(name: str, values: dict[str, Any]) -> None:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {scalar(v)}" for k, v in values.items() if not isinstance(v, dict))
+        for k, v in values.items():
+            if isinstance(v, dict):
+                table(f"{name}.{k}", v)
+
     for key, value in data.items():
         if isinstance(value, dict):
-            lines.append(f"\n[{key}]")
-            lines.extend(f"{k} = {scalar(v)}" for k, v in value.items())
+            table(key, value)
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             for item in value:
                 lines.append(f"\n[[{key}]]")

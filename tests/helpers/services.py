@@ -134,7 +134,7 @@ def start_postgres() -> Service:
 
 
 def _wait_ready(service: Service) -> None:
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     deadline = time.monotonic() + 30
     while True:
@@ -149,7 +149,7 @@ def _wait_ready(service: Service) -> None:
 
 def create_database(service: Service, name: str) -> str:
     """A fresh database on ``service``; returns its DSN."""
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     with psycopg.connect(service.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

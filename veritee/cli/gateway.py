@@ -81,10 +81,10 @@ def _guard(func: Any) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    import uvicorn
 
-    from gateway.app import create_app  # noqa: PLC0415
-    from gateway.obs.logs import configure  # noqa: PLC0415
+    from gateway.app import create_app
+    from gateway.obs.logs import configure
 
     settings = load_settings(args.config)
     server = dataclasses.replace(
