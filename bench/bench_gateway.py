@@ -3,29 +3,33 @@
 One run starts, each in its own process: the upstream simulator (TLS, as a provider
 would be), one enclave (``veritee enclave serve``, simulated SEV-SNP, signing every
 exchange) and the gateway (``veritee gateway serve``: admission by verification, receipt
-verification, SQLite store with durable commits, JSON request log). The load generator
-(``bench.loadgen``: closed loop, keep-alive, pre-built requests, the C HTTP parser on
-uvloop) runs in this process and measures the same request two ways, side by side:
+verification, the SQLite store with durable commits, the JSON request log). Every scenario
+measures three paths, side by side in the same run:
 
 - ``direct``: straight to the simulator over TLS;
-- ``enclave``: to the enclave alone (which signs and goes to the simulator), to tell the
+- ``enclave``: to the enclave alone (which signs and calls the simulator), which tells the
   enclave's share from the gateway's;
-- ``gateway``: to the gateway, which goes to the enclave, which goes to the simulator.
+- ``gateway``: to the gateway, which calls the enclave, which calls the simulator.
 
-Scenarios (each with ``--duration`` seconds of measurement after a warm-up):
+Scenarios:
 
-- ``c1``: one client, no upstream latency: the latency the path adds (p50, p99);
-- ``c64-50ms``: 64 clients, 50 ms upstream latency: throughput through the gateway as a
-  share of direct throughput;
-- ``stream-c1``: one client, streamed: time to first byte of the stream (first token);
-- ``steady``: 64 clients, 50 ms, for ``--steady`` seconds (600 for the documented figure):
-  RSS of the gateway and the enclave sampled every few seconds.
+- ``c1``: one client, no upstream latency; the paths take turns request by request
+  (rotating which goes first), so that load from elsewhere on the machine falls on all
+  three alike. Latency p50/p99 and what the gateway + enclave add.
+- ``stream-c1``: the same, streamed: time to the first body byte (the first token).
+- ``c64-50ms``: 64 clients, 50 ms upstream latency, in turns of ``--slice`` seconds per
+  path: throughput through the gateway as a share of direct throughput.
+- ``steady``: 64 clients at 50 ms through the gateway for ``--steady`` seconds (600 for the
+  documented figure): RSS of the gateway and the enclave, sampled every few seconds.
 
-The load generator must not be the bottleneck: each row records its CPU use (user +
-system time of this process over the measured time), and ``direct`` at ``c64-50ms`` must
-reach 64 / 0.05 = 1280 requests/s.
+The load generator must not be the bottleneck. Under load it is ``bench.loadgen`` (closed
+loop, keep-alive, pre-built requests, the C parser of ``httptools`` on uvloop) and each row
+records its CPU use (user + system time of this process); ``direct`` at ``c64-50ms`` should
+reach 64 / 0.05 = 1280 requests/s. The latency client is a blocking socket, one request at a
+time, parsed by ``httptools``: the same small cost on every path.
 
-    python -m bench.bench_gateway [--duration 10] [--steady 600] [--synchronous full|normal]
+    python -m bench.bench_gateway [--samples 2000] [--duration 30] [--steady 600]
+                                  [--synchronous full|normal] [--transport h1|aiohttp]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import os
 import platform
 import resource
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,7 +51,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httptools
 import httpx
 
 from bench.loadgen import Result, run_load
@@ -112,7 +119,8 @@ def stack(directory: Path, synchronous: str, transport: str = "h1") -> Iterator[
         (directory / "enclave.toml").write_text(
             f"""[server]\nport = {enclave_port}\n
 [identity]\nimage_digest = "sha256:{"ab" * 32}"\n
-[attestation]\nprovider = "simulated-sev-snp"\nstate_dir = "{amd}"\nmeasurement = "{MEASUREMENT}"\n
+[attestation]\nprovider = "simulated-sev-snp"\nstate_dir = "{amd}"\n
+[attestation.options]\nmeasurement = "{MEASUREMENT}"\n
 [upstream]\nca_bundle = "{ca}"\n
 [[upstreams]]\nname = "sim"\ndialect = "openai"\nbase_url = "{sim.openai_base_url}"
 api_key = "sk-bench"\nmodels = ["{MODEL}"]\n"""
@@ -166,6 +174,103 @@ async def _add_key(settings: StoreSettings, record: ApiKeyRecord) -> None:
         await store.close()
 
 
+class _Conn:
+    """One keep-alive connection driven by blocking calls: for latency, one request at a time.
+
+    The request bytes are built once; the reply is parsed by ``httptools``. It records the
+    time to the first body byte (the first token of a stream) and to the end.
+    """
+
+    def __init__(self, url: str, body: bytes, headers: dict[str, str], cafile: str | None):
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        raw = socket.create_connection((host, port))
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if parts.scheme == "https":
+            raw = ssl.create_default_context(cafile=cafile).wrap_socket(raw, server_hostname=host)
+        self.sock = raw
+        head = [f"POST {parts.path} HTTP/1.1", f"host: {parts.netloc}",
+                "content-type: application/json", f"content-length: {len(body)}",
+                *(f"{k}: {v}" for k, v in headers.items())]  # fmt: skip
+        self.request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        self.first = 0.0
+        self.done = False
+        self.status = 0
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_body(self, _body: bytes) -> None:
+        if not self.first:
+            self.first = time.perf_counter()
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+    def once(self) -> tuple[float, float]:
+        """One exchange: (ms to the first body byte, ms to the end)."""
+        self.first, self.done = 0.0, False
+        started = time.perf_counter()
+        self.sock.sendall(self.request)
+        while not self.done:
+            data = self.sock.recv(65536)
+            if not data:
+                raise RuntimeError("the server closed the connection")
+            self.parser.feed_data(data)
+        ended = time.perf_counter()
+        if self.parser.get_status_code() != 200:
+            raise RuntimeError(f"HTTP {self.parser.get_status_code()}")
+        return (self.first - started) * 1000, (ended - started) * 1000
+
+
+def _percentile(values: list[float], p: float) -> float:
+    data = sorted(values)
+    return round(data[min(len(data) - 1, int(p / 100 * len(data)))], 3)
+
+
+def alternate(target: dict[str, Any], name: str, *, stream: bool, samples: int) -> dict[str, Any]:
+    """One client; the three paths take turns request by request (rotating who goes first),
+    so that load from elsewhere on the machine falls on all of them alike."""
+    body = _body(stream=stream, latency_ms=0)
+    conns = {
+        path: _Conn(target[path], body, _auth(target, path), target["cafile"]) for path in PATHS
+    }
+    first: dict[str, list[float]] = {p: [] for p in PATHS}
+    total: dict[str, list[float]] = {p: [] for p in PATHS}
+    cpu_before = {n: _cpu_seconds(pid) for n, pid in target["pids"].items()}
+    warmup = max(50, samples // 10)
+    for i in range(samples + warmup):
+        order = PATHS[i % 3 :] + PATHS[: i % 3]
+        for path in order:
+            ttfb, end = conns[path].once()
+            if i >= warmup:
+                first[path].append(ttfb)
+                total[path].append(end)
+    cpu = {n: round((_cpu_seconds(pid) - cpu_before[n]) / (samples + warmup) * 1e6, 1)
+           for n, pid in target["pids"].items()}  # fmt: skip
+    row: dict[str, Any] = {"scenario": name, "concurrency": 1, "samples": samples}
+    for path in PATHS:
+        row[path] = {
+            "p50_ms": _percentile(total[path], 50), "p99_ms": _percentile(total[path], 99),
+            "ttfb_p50_ms": _percentile(first[path], 50), "ttfb_p99_ms": _percentile(first[path], 99),
+        }  # fmt: skip
+    row["cpu_us_per_request_all_paths"] = cpu
+    d, e, g = (row[p] for p in PATHS)
+    for key in ("p50_ms", "p99_ms", "ttfb_p50_ms", "ttfb_p99_ms"):
+        row[f"added_{key}"] = round(g[key] - d[key], 3)  # gateway + enclave + signing
+        row[f"gateway_only_{key}"] = round(g[key] - e[key], 3)
+        row[f"enclave_only_{key}"] = round(e[key] - d[key], 3)
+    print(json.dumps(row), flush=True)
+    return row
+
+
+PATHS = ("direct", "enclave", "gateway")
+
+
+def _auth(target: dict[str, Any], path: str) -> dict[str, str]:
+    if path == "enclave":
+        return {}
+    return {"authorization": "Bearer " + (target["key"] if path == "gateway" else "sk-bench")}
+
+
 def _body(*, stream: bool, latency_ms: int) -> bytes:
     marker = f" [[sim:latency_ms={latency_ms}]]" if latency_ms else ""
     content = "Benchmark me: what is the capital of France?" + marker
@@ -179,9 +284,7 @@ def _measure(
 ) -> tuple[Result, float]:
     """Run the load; return the result and the load generator's CPU use (% of one core)."""
     url = target[path]
-    headers = {"authorization": "Bearer " + (target["key"] if path == "gateway" else "sk-bench")}
-    if path == "enclave":
-        headers = {}
+    headers = _auth(target, path)
     pids = target["pids"]
     cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
     before = resource.getrusage(resource.RUSAGE_SELF)
@@ -203,26 +306,31 @@ def _measure(
     return result, round(cpu / (duration + warmup) * 100, 1)
 
 
-def scenario(
-    target: dict[str, Any], name: str, *, stream: bool, latency_ms: int, concurrency: int,
-    duration: float, warmup: float,
-) -> dict[str, Any]:  # fmt: skip
-    body = _body(stream=stream, latency_ms=latency_ms)
-    row: dict[str, Any] = {"scenario": name, "concurrency": concurrency, "latency_ms": latency_ms}
-    for path in ("direct", "enclave", "gateway"):
-        result, cpu = _measure(target, path, body, concurrency, duration, warmup)
-        summary = result.summary()
-        summary["loadgen_cpu_pct"] = cpu
-        summary["cpu_us_per_req"] = result.cpu_us_per_req  # type: ignore[attr-defined]
-        row[path] = summary
-    d, e, g = row["direct"], row["enclave"], row["gateway"]
-    # What the gateway alone adds on top of the enclave (the enclave's own share is e - d).
-    row["gateway_only_p50_ms"] = round(g["p50_ms"] - e["p50_ms"], 3)
-    row["enclave_only_p50_ms"] = round(e["p50_ms"] - d["p50_ms"], 3)
-    row["added_p50_ms"] = round(g["p50_ms"] - d["p50_ms"], 3)
-    row["added_p99_ms"] = round(g["p99_ms"] - d["p99_ms"], 3)
-    row["added_ttfb_p50_ms"] = round(g["ttfb_p50_ms"] - d["ttfb_p50_ms"], 3)
-    row["throughput_ratio"] = round(g["req_per_s"] / d["req_per_s"], 3) if d["req_per_s"] else None
+def throughput(
+    target: dict[str, Any], *, concurrency: int, latency_ms: int, duration: float, slice_s: float
+) -> dict[str, Any]:
+    """``concurrency`` clients; the paths take turns in slices of ``slice_s`` seconds."""
+    body = _body(stream=False, latency_ms=latency_ms)
+    runs: dict[str, list[tuple[Result, float, dict[str, float]]]] = {p: [] for p in PATHS}
+    for _ in range(max(1, round(duration / slice_s))):
+        for path in PATHS:
+            result, cpu = _measure(target, path, body, concurrency, slice_s, 1.0)
+            runs[path].append((result, cpu, result.cpu_us_per_req))  # type: ignore[attr-defined]
+    row: dict[str, Any] = {"scenario": f"c{concurrency}-{latency_ms}ms",
+                           "concurrency": concurrency, "latency_ms": latency_ms}  # fmt: skip
+    for path in PATHS:
+        done = sum(r.requests for r, _, _ in runs[path])
+        seconds = sum(r.seconds for r, _, _ in runs[path])
+        latencies = [x for r, _, _ in runs[path] for x in r.latencies]
+        row[path] = {
+            "req_per_s": round(done / seconds, 1), "errors": sum(r.errors for r, _, _ in runs[path]),
+            "p50_ms": _percentile(latencies, 50), "p99_ms": _percentile(latencies, 99),
+            "loadgen_cpu_pct": max(c for _, c, _ in runs[path]),
+            "cpu_us_per_req": {n: round(sum(c[n] for _, _, c in runs[path]) / len(runs[path]), 1)
+                               for n in target["pids"]},
+        }  # fmt: skip
+    row["throughput_ratio"] = round(row["gateway"]["req_per_s"] / row["direct"]["req_per_s"], 3)
+    row["enclave_ratio"] = round(row["enclave"]["req_per_s"] / row["direct"]["req_per_s"], 3)
     print(json.dumps(row), flush=True)
     return row
 
@@ -267,8 +375,11 @@ def steady(target: dict[str, Any], seconds: float, sample_every: float) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Gateway + enclave against direct calls.")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--samples", type=int, default=2000, help="latency samples per path")
+    parser.add_argument("--duration", type=float, default=30.0,
+                        help="seconds of throughput measurement per path")  # fmt: skip
+    parser.add_argument("--slice", type=float, default=3.0,
+                        help="seconds per turn when the paths alternate under load")  # fmt: skip
     parser.add_argument("--steady", type=float, default=60.0, help="seconds of the RSS run")
     parser.add_argument("--sample-every", type=float, default=5.0)
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
@@ -282,15 +393,13 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="veritee-bench-") as tmp,
         stack(Path(tmp), args.synchronous, args.transport) as target,
     ):
-        plan = [
-            ("c1", {"stream": False, "latency_ms": 0, "concurrency": 1}),
-            ("c64-50ms", {"stream": False, "latency_ms": 50, "concurrency": 64}),
-            ("stream-c1", {"stream": True, "latency_ms": 0, "concurrency": 1}),
-        ]
-        for name, params in plan:
-            if wanted is None or name in wanted:
-                rows.append(scenario(target, name, duration=args.duration, warmup=args.warmup,
-                                     **params))  # fmt: skip
+        if wanted is None or "c1" in wanted:
+            rows.append(alternate(target, "c1", stream=False, samples=args.samples))
+        if wanted is None or "stream-c1" in wanted:
+            rows.append(alternate(target, "stream-c1", stream=True, samples=args.samples))
+        if wanted is None or "c64-50ms" in wanted:
+            rows.append(throughput(target, concurrency=64, latency_ms=50,
+                                   duration=args.duration, slice_s=args.slice))  # fmt: skip
         if wanted is None or "steady" in wanted:
             rows.append(steady(target, args.steady, args.sample_every))
     RESULTS.mkdir(exist_ok=True)
@@ -298,7 +407,7 @@ def main() -> None:
         "python": platform.python_version(), "cpus": os.cpu_count(),
         "machine": platform.machine(), "synchronous": args.synchronous,
         "transport": args.transport,
-        "duration": args.duration,
+        "duration": args.duration, "samples": args.samples,
     }  # fmt: skip
     out = RESULTS / f"gateway-{args.synchronous}-{args.transport}.json"
     out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))

@@ -4,7 +4,9 @@ Every ``store.sync_seconds`` the gateway fetches, from each admitted enclave, th
 checkpoints it cut since the last one stored (``GET /v1/checkpoints?after=N``; each
 signature verified, signer = the attested key) and the receipts of its log past the
 store's cursor (``GET /v1/receipts?after_seq=N``). Receipts delivered with responses are
-already stored; the log brings in the rest (a stream whose client went away, replies
+already stored, so the sync first asks for the enclave's last seq and counts the distinct
+seqs stored up to it: when none is missing it only moves the cursor. Otherwise the log
+brings in the rest (a stream whose client went away, replies
 lost with a gateway replica), so the store can show a complete, gap-free chain. Stored
 copies merge: what a response copy knew (tenant, request id) is kept.
 """
@@ -111,6 +113,15 @@ class LogSync:
             return
         signer = identity.address
         cursor = await self._receipts.sync_cursor(signer)
+        head = await self._get(f"{member.url}/v1/receipts?after_seq={cursor}&limit=1")
+        last = head.get("last_seq")
+        if head.get("signer") != signer or type(last) is not int or last <= cursor:
+            return
+        if await self._receipts.count_seqs(signer, cursor, last) == last - cursor:
+            # Every seq up to the enclave's last is stored (delivered with its response):
+            # nothing to fetch. Anything else (a gap, a fork) is fetched and checked below.
+            await self._receipts.set_sync_cursor(signer, last)
+            return
         for _ in range(MAX_PAGES):
             page = await self._get(f"{member.url}/v1/receipts?after_seq={cursor}&limit={PAGE}")
             if page.get("signer") != signer or not page["data"]:

@@ -150,6 +150,10 @@ class ReceiptStore(Protocol):
         """Which of ``ids`` are stored already."""
         ...
 
+    async def count_seqs(self, signer: str, after_seq: int, up_to: int) -> int:
+        """How many distinct seqs in ``(after_seq, up_to]`` are stored for ``signer``."""
+        ...
+
     async def sync_cursor(self, signer: str) -> int:
         """Up to which seq ``signer``'s enclave log has been copied into the store (0: none)."""
         ...

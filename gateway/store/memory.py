@@ -66,6 +66,15 @@ class MemoryStore:
     async def existing(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self.receipts}
 
+    async def count_seqs(self, signer: str, after_seq: int, up_to: int) -> int:
+        return len(
+            {
+                r.seq
+                for r in self.receipts.values()
+                if r.signer == signer and r.seq is not None and after_seq < r.seq <= up_to
+            }
+        )
+
     async def sync_cursor(self, signer: str) -> int:
         return self._cursors.get(signer, 0)
 

@@ -182,6 +182,10 @@ class PostgresStore:
         rows = await self._fetch("SELECT id FROM receipts WHERE id = ANY(%s)", (list(ids),))
         return {r[0] for r in rows}
 
+    async def count_seqs(self, signer: str, after_seq: int, up_to: int) -> int:
+        rows = await self._fetch(POSTGRES.count_seqs(), (signer, after_seq, up_to))
+        return int(rows[0][0])
+
     async def sync_cursor(self, signer: str) -> int:
         rows = await self._fetch("SELECT seq FROM sync_cursors WHERE signer = %s", (signer,))
         return int(rows[0][0]) if rows else 0

@@ -128,6 +128,13 @@ class Dialect:
     def select_existing(self, count: int) -> str:
         return f"SELECT id FROM receipts WHERE id IN ({self.placeholders(count)})"
 
+    def count_seqs(self) -> str:
+        ph = self.ph
+        return (
+            "SELECT COUNT(DISTINCT seq) FROM receipts "
+            f"WHERE signer = {ph} AND seq > {ph} AND seq <= {ph}"
+        )
+
     def select_receipt(self) -> str:
         return f"SELECT {', '.join(RECEIPT_COLUMNS)} FROM receipts WHERE id = {self.ph}"
 

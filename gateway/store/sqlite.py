@@ -7,6 +7,10 @@ whose receipt is being stored waits for one commit, and concurrent requests shar
 With ``synchronous = "full"`` (the default) a commit is durable against power loss;
 ``"normal"`` is durable against a crash of the gateway but not of the machine.
 Reads run on a second thread with their own connection (WAL lets them run alongside).
+
+Checkpoints (copying the write-ahead log into the database file, with an fsync) never run
+inside a commit: automatic checkpoints are off, and a third thread runs a passive
+checkpoint every ``CHECKPOINT_SECONDS``, so no request waits for one.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from gateway.store.sql import (
 from transcript.checkpoint import SignedCheckpoint
 
 T = TypeVar("T")
+CHECKPOINT_SECONDS = 1.0
 CommitObserver = Callable[[int, float], None]  # (jobs in the batch, seconds the commit took)
 
 
@@ -76,6 +81,8 @@ class SqliteStore:
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stop = threading.Event()
         self._reader: ThreadPoolExecutor | None = None
         self._read_conn: sqlite3.Connection | None = None
 
@@ -84,7 +91,19 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         return conn
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect()
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                with contextlib.suppress(sqlite3.Error):  # busy now: the next round will do
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        finally:
+            conn.close()
 
     async def open(self) -> None:
         try:
@@ -96,6 +115,11 @@ class SqliteStore:
             target=self._write_loop, args=(conn,), name="veritee-store-writer", daemon=True
         )
         self._writer.start()
+        self._stop.clear()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="veritee-store-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="veritee-store-reader")
         await self._write(_create_schema)
 
@@ -104,6 +128,10 @@ class SqliteStore:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
+        if self._checkpointer is not None:
+            self._stop.set()
+            await asyncio.to_thread(self._checkpointer.join)
+            self._checkpointer = None
         if self._reader is not None:
             if self._read_conn is not None:
                 await self._read(lambda c: c.close())
@@ -218,6 +246,11 @@ class SqliteStore:
             return found
 
         return await self._read(query)
+
+    async def count_seqs(self, signer: str, after_seq: int, up_to: int) -> int:
+        sql = SQLITE.count_seqs()
+        row = await self._read(lambda c: c.execute(sql, (signer, after_seq, up_to)).fetchone())
+        return int(row[0])
 
     async def sync_cursor(self, signer: str) -> int:
         sql = "SELECT seq FROM sync_cursors WHERE signer = ?"

@@ -7,6 +7,7 @@ received.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -20,6 +21,7 @@ import openai
 import orjson
 import pytest
 
+from gateway.app import gateway_of
 from gateway.obs.logs import JsonFormatter
 from tests.gateway import stack
 from tests.gateway.stack import MODEL, OTHER_MODEL, InThread, Tenant
@@ -257,3 +259,30 @@ def test_logs_never_hold_content(gw: Stack) -> None:
     assert secret not in text
     assert answer[:30] not in text
     assert gw.tenants["acme"].key not in text
+
+
+def test_what_only_the_enclave_logs_reaches_the_store(gw: Stack, sim: ThreadedSim) -> None:
+    """A client that leaves mid-stream gets no receipt; the enclave signs one into its log
+    (truncated), and the log sync copies it, and the enclave's checkpoints, into the store."""
+    token = "gw-leave-" + secrets.token_hex(4)
+    body = {"model": MODEL, "stream": True,
+            "messages": [{"role": "user", "content": f"bye [[sim:hold={token}]]"}]}  # fmt: skip
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", json=body,
+                      headers=gw.tenants["acme"].headers, timeout=30) as response:  # fmt: skip
+        next(response.iter_bytes())
+        enclave_name = response.headers["x-veritee-enclave"]
+    sim.release(token)
+    ops = gw.tenants["ops"].headers
+
+    def truncated_in_store() -> bool:
+        listing = httpx.get(gw.url + "/v1/receipts?limit=1000", headers=ops).json()["data"]
+        return any(e["status"] == "truncated" and e["source"] == "log" for e in listing)
+
+    stack.wait_until(truncated_in_store)
+    store = gateway_of(gw.gateway.app).store
+    address = stack.enclave_states(gw.url, ops)[enclave_name]["identity"]["address"]
+
+    def checkpointed() -> bool:
+        return asyncio.run(store.latest_checkpoint(address)) is not None
+
+    stack.wait_until(checkpointed)

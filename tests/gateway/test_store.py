@@ -90,6 +90,8 @@ def test_receipts_round_trip_and_queries(make_store: Callable[[], Store]) -> Non
         assert cursor_of(page1[-1]) == f"{page1[-1].time_ms}:{page1[-1].id}"
         assert await store.last_seq(SIGNER) == 10
         assert await store.last_seq("0x" + "00" * 20) == 0
+        assert await store.count_seqs(SIGNER, 2, 6) == 4
+        assert await store.count_seqs(SIGNER, 8, 100) == 2
         assert await store.existing([receipt(2).id, "f" * 64, receipt(9).id]) == {
             receipt(2).id,
             receipt(9).id,
