@@ -190,7 +190,14 @@ def create_app(
 
     routes: list[Route] = [
         Route("/v1/chat/completions", chat.__call__, methods=["POST"]),
-        *info_routes(pool=pool, registry=registry, metrics=metrics, ready=ready),
+        *info_routes(
+            pool=pool,
+            registry=registry,
+            metrics=metrics,
+            ready=ready,
+            transport=active,
+            timeout=settings.attestation.timeout_seconds,
+        ),
         *receipt_routes(store=store, registry=registry),
     ]
     app = Starlette(

@@ -14,7 +14,9 @@ from veritee import __version__
 from veritee.cli.exitcodes import BAD_INPUT, guarded
 
 # Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers.
-SUBCOMMANDS: tuple[str, ...] = ("attest", "enclave", "gateway", "policy", "upstream_sim", "verify")
+SUBCOMMANDS: tuple[str, ...] = (
+    "attest", "demo", "enclave", "gateway", "policy", "upstream_sim", "verify",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,126 @@
+"""The demo's moving parts, all on 127.0.0.1, each server in its own thread.
+
+- the upstream simulator behind TLS with its own CA (the enclaves trust only that CA);
+- ``enclaves`` enclaves, each with a fresh signing key, attesting with simulated SEV-SNP
+  evidence signed by AMD-like roots made in the demo's directory;
+- one gateway that trusts exactly those roots and a policy pinning the simulated
+  measurement, with a SQLite store and one tenant key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from attestation.simulated.snp import SimulatedSnpProvider
+from enclave.app import create_app as create_enclave
+from enclave.server import BackgroundServer
+from enclave.settings import settings_from_dict as enclave_settings
+from gateway.app import create_app as create_gateway
+from gateway.config import settings_from_dict as gateway_settings
+from gateway.store import ApiKeyRecord, open_store
+from gateway.tenants.keys import generate_key, generate_key_id, hash_key
+from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
+
+MEASUREMENT = "5e" * 48  # what the simulated guests claim, and what the policy pins
+MODEL = "gpt-4o-mini"
+DIGEST = "sha256:" + "de" * 32
+
+
+@dataclass
+class DemoStack:
+    gateway_url: str
+    api_key: str
+    roots: Path  # the simulated AMD roots: what a client must be given to trust the evidence
+    policy: Path
+    enclaves: list[str] = field(default_factory=list)
+    sim: ThreadedSim | None = None
+
+
+def _policy_text() -> str:
+    return f'[policy]\nplatforms = ["sev-snp"]\n\n[sev-snp]\nmeasurements = ["{MEASUREMENT}"]\n'
+
+
+def _enclave(sim: ThreadedSim, provider: SimulatedSnpProvider) -> BackgroundServer:
+    settings = enclave_settings(
+        {
+            "identity": {"image_digest": DIGEST},
+            "attestation": {"provider": "simulated-sev-snp", "state_dir": str(provider.roots_dir)},
+            "upstream": {"ca_bundle": str(sim.endpoint.ca_path)},
+            "receipts": {"checkpoint_every_receipts": 4, "checkpoint_every_seconds": 5},
+            "upstreams": [
+                {
+                    "name": "simulated-openai",
+                    "dialect": "openai",
+                    "base_url": sim.openai_base_url,
+                    "api_key": "sk-demo",
+                    "models": [MODEL, "gpt-*"],
+                },
+            ],
+        }
+    )
+    return BackgroundServer(create_enclave(settings, provider=provider))
+
+
+async def _add_key(url: str, record: ApiKeyRecord) -> None:
+    store = open_store(gateway_settings({"store": {"url": url}}).store)
+    await store.open()
+    try:
+        await store.add_key(record)
+    finally:
+        await store.close()
+
+
+def _wait_admitted(url: str, key: str, count: int, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    headers = {"authorization": f"Bearer {key}"}
+    while time.monotonic() < deadline:
+        try:
+            data = httpx.get(url + "/v1/enclaves", headers=headers, timeout=5).json()["data"]
+            if sum(e["state"] == "admitted" for e in data) == count:
+                return
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the gateway did not admit the enclaves in time")
+
+
+@contextmanager
+def demo_stack(directory: Path, *, enclaves: int = 2) -> Iterator[DemoStack]:
+    """Start everything; stop everything on exit."""
+    with ExitStack() as running:
+        sim = running.enter_context(
+            start_in_thread(SimSettings(seed="veritee-demo"), tls=self_signed(directory / "tls"))
+        )
+        roots = directory / "simulated-amd"
+        provider = SimulatedSnpProvider(roots, measurement=bytes.fromhex(MEASUREMENT))
+        names = []
+        config_enclaves = []
+        for i in range(enclaves):
+            server = running.enter_context(_enclave(sim, provider))
+            name = f"enclave-{chr(ord('a') + i)}"
+            names.append(name)
+            config_enclaves.append({"name": name, "url": server.url})
+        policy = directory / "policy.toml"
+        policy.write_text(_policy_text())
+        store_url = f"sqlite:///{directory / 'gateway.db'}"
+        key = generate_key()
+        record = ApiKeyRecord(generate_key_id(), "demo", hash_key(key), int(time.time() * 1000))
+        asyncio.run(_add_key(store_url, record))
+        settings = gateway_settings(
+            {
+                "enclaves": config_enclaves,
+                "attestation": {"policy": str(policy), "roots": [str(roots)]},
+                "store": {"url": store_url, "sync_seconds": 1.0},
+                "server": {"request_log": False},
+            }
+        )
+        gateway = running.enter_context(BackgroundServer(create_gateway(settings)))
+        _wait_admitted(gateway.url, key, enclaves)
+        yield DemoStack(gateway.url, key, roots, policy, names, sim)
