@@ -286,3 +286,17 @@ def test_what_only_the_enclave_logs_reaches_the_store(gw: Stack, sim: ThreadedSi
         return asyncio.run(store.latest_checkpoint(address)) is not None
 
     stack.wait_until(checkpointed)
+
+
+def test_attestation_is_relayed_only_for_a_known_enclave_and_a_real_nonce(gw: Stack) -> None:
+    headers = gw.tenants["acme"].headers
+    nonce = secrets.token_hex(32)
+    ok = httpx.get(f"{gw.url}/v1/enclaves/a/attestation?nonce={nonce}", headers=headers)
+    assert ok.status_code == 200 and ok.json()["nonce"] == nonce
+    for path, status in [
+        (f"/v1/enclaves/zzz/attestation?nonce={nonce}", 404),
+        ("/v1/enclaves/a/attestation?nonce=abc", 400),
+        ("/v1/enclaves/a/attestation", 400),
+    ]:
+        assert httpx.get(gw.url + path, headers=headers).status_code == status
+    assert httpx.get(f"{gw.url}/v1/enclaves/a/attestation?nonce={nonce}").status_code == 401
