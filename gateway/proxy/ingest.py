@@ -37,6 +37,16 @@ class Delivery:
     key_id: str | None = None
     request_id: str | None = None
 
+    def known(self) -> dict[str, str | None]:
+        """What a stored receipt records of its delivery."""
+        return {
+            "source": self.source,
+            "enclave": self.enclave,
+            "tenant": self.tenant,
+            "key_id": self.key_id,
+            "request_id": self.request_id,
+        }
+
 
 def total_tokens(usage: Mapping[str, int] | None) -> int | None:
     """Total tokens of a receipt's usage (OpenAI or Anthropic names)."""
@@ -81,7 +91,6 @@ def check_receipt(
         problem=problem,
         received_ms=received_ms,
         time_ms=body.time_ms,
-        source=delivery.source,
         signer=body.signer,
         seq=body.seq,
         keyset=body.keyset,
@@ -89,10 +98,7 @@ def check_receipt(
         status=body.status,
         stream=body.stream,
         total_tokens=total_tokens(usage),
-        enclave=delivery.enclave,
-        tenant=delivery.tenant,
-        key_id=delivery.key_id,
-        request_id=delivery.request_id,
+        **delivery.known(),  # type: ignore[arg-type]
     )
     return stored, receipt
 
@@ -120,11 +126,7 @@ def _flagged_raw(raw: bytes, delivery: Delivery, received_ms: int, problem: str)
         problem=problem,
         received_ms=received_ms,
         time_ms=received_ms,
-        source=delivery.source,
-        enclave=delivery.enclave,
-        tenant=delivery.tenant,
-        key_id=delivery.key_id,
-        request_id=delivery.request_id,
+        **delivery.known(),  # type: ignore[arg-type]
     )
 
 

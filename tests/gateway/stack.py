@@ -37,13 +37,13 @@ from gateway.app import gateway_of
 from gateway.config import settings_from_dict
 from gateway.store import ApiKeyRecord, open_store
 from gateway.tenants.keys import generate_key, generate_key_id, hash_key
+from tests.helpers.enclave import ANTHROPIC_MODEL, OPENAI_MODEL, enclave_settings
 from tests.helpers.services import free_port, wait_for_port
 from veritee.upstream_sim import ThreadedSim
 
 MEASUREMENT = "42" * 48
-DIGEST = "sha256:" + "ab" * 32
-MODEL = "gpt-sim"
-OTHER_MODEL = "gpt-other"
+MODEL = OPENAI_MODEL
+OTHER_MODEL = ANTHROPIC_MODEL
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -52,32 +52,24 @@ def policy_text(measurement: str = MEASUREMENT) -> str:
 
 
 def enclave_config(sim: ThreadedSim, state_dir: Path, **overrides: Any) -> dict[str, Any]:
-    ca = sim.endpoint.ca_path
-    assert ca is not None
-    data: dict[str, Any] = {
-        "identity": {"image_digest": DIGEST},
-        "attestation": {
-            "provider": "simulated-sev-snp",
-            "state_dir": str(state_dir),
-            "fresh_per_second": 50.0,
-            "fresh_burst": 50,
-            "options": {"measurement": MEASUREMENT},
-        },
-        "upstream": {"ca_bundle": str(ca), "read_timeout_seconds": 20.0},
-        "receipts": {"checkpoint_every_receipts": 5, "checkpoint_every_seconds": 3600},
-        "upstreams": [
-            {
-                "name": "sim-openai",
-                "dialect": "openai",
-                "base_url": sim.openai_base_url,
-                "api_key": "sk-sim",
-                "models": [MODEL, OTHER_MODEL],
-            }
-        ],
+    """An enclave's settings (``tests.helpers.enclave``) with the simulated SNP provider named
+    by its state directory, as a ``veritee enclave serve`` process needs it."""
+    attestation = {
+        "provider": "simulated-sev-snp",
+        "state_dir": str(state_dir),
+        "fresh_per_second": 50.0,
+        "fresh_burst": 50,
+        "options": {"measurement": MEASUREMENT},
     }
-    for section, values in overrides.items():
-        data[section] = {**data.get(section, {}), **values} if isinstance(values, dict) else values
-    return data
+    receipts = {"checkpoint_every_receipts": 5, "checkpoint_every_seconds": 0.5}
+    upstream = {"read_timeout_seconds": 20.0}
+    return enclave_settings(
+        sim,
+        attestation={**attestation, **overrides.pop("attestation", {})},
+        receipts=receipts,
+        upstream=upstream,
+        **overrides,
+    )
 
 
 @dataclass
@@ -103,8 +95,7 @@ def start_enclave(
     measurement: str = MEASUREMENT,
 ) -> InThread:
     """A real enclave app in a thread; ``wrap`` lets a test put a rogue layer around it."""
-    config = enclave_config(sim, state_dir)
-    config["attestation"]["options"] = {"measurement": measurement}
+    config = enclave_config(sim, state_dir, attestation={"options": {"measurement": measurement}})
     settings = enclave_settings_from_dict(config, base_dir=Path.cwd())
     provider = SimulatedSnpProvider(state_dir, measurement=bytes.fromhex(measurement))
     app = create_enclave(settings, provider=provider)
