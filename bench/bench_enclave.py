@@ -3,13 +3,13 @@
     python -m bench.bench_enclave [--requests 2000] [--duration 10] [--quick]
 
 Starts the upstream simulator (TLS, its own CA) and an enclave (``veritee enclave serve``)
-as separate processes, then drives both with *one* load generator (aiohttp on uvloop) in
-the same run:
+as separate processes, then drives both paths from this one process in the same run:
 
 - latency at concurrency 1, non-streamed, for both dialects: requests alternate between
   the direct path and the enclave path, so drift affects both alike;
 - time to first token of a stream (first content delta), concurrency 1;
-- throughput with 64 concurrent clients against an upstream that takes 50 ms;
+- throughput with 64 concurrent clients against an upstream that takes 50 ms (driven by
+  ``bench.loadgen``, the light httptools load generator, for both paths);
 - why aiohttp: the same requests to the simulator with aiohttp and with httpx.
 
 The direct path is client -> simulator (TLS); the enclave path is client -> enclave
@@ -20,7 +20,6 @@ go to stdout (Markdown) and ``bench/results/enclave.json``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -40,6 +39,7 @@ import aiohttp
 import httpx
 import uvloop
 
+from bench.loadgen import Result, run_load
 from veritee.upstream_sim import SimSettings, self_signed, start_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,22 +218,17 @@ async def alternate(
     return {pair[0].name: percentiles(samples[0]), pair[1].name: percentiles(samples[1])}
 
 
-async def throughput(
-    session: aiohttp.ClientSession, path: Path_, *, clients: int, duration: float
-) -> float:
-    body = path.body(False, " [[sim:latency_ms=50]]")
-    done = 0
-    stop = time.perf_counter() + duration
-
-    async def client() -> None:
-        nonlocal done
-        while time.perf_counter() < stop:
-            await timed(session, path, body)
-            done += 1
-
-    start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return done / (time.perf_counter() - start)
+async def throughput(path: Path_, *, clients: int, duration: float, ca: Path) -> Result:
+    """``clients`` keep-alive connections in a closed loop (``bench.loadgen``), upstream 50 ms."""
+    return await run_load(
+        path.url,
+        path.body(False, " [[sim:latency_ms=50]]"),
+        headers=path.headers,
+        concurrency=clients,
+        duration=duration,
+        warmup=1.0,
+        cafile=str(ca),
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -291,20 +286,17 @@ async def run(
         for session in pair:
             await session.close()
     results["client_choice"] = await client_choice(direct_openai.url, context, args.requests // 2)
-    wide = sessions(args.clients)
-    try:
-        clients, duration = args.clients, args.duration
-        direct = await throughput(wide[0], direct_openai, clients=clients, duration=duration)
-        via = await throughput(wide[1], via_openai, clients=clients, duration=duration)
-    finally:
-        for session in wide:
-            await session.close()
+    clients, duration = args.clients, args.duration
+    direct = await throughput(direct_openai, clients=clients, duration=duration, ca=ca)
+    via = await throughput(via_openai, clients=clients, duration=duration, ca=ca)
     results["throughput"] = {
         "clients": args.clients,
         "upstream_latency_ms": 50,
-        "direct_rps": direct,
-        "enclave_rps": via,
-        "ratio": via / direct,
+        "direct": direct.summary(),
+        "enclave": via.summary(),
+        "direct_rps": direct.rate,
+        "enclave_rps": via.rate,
+        "ratio": via.rate / direct.rate,
     }
     return results
 

@@ -115,7 +115,9 @@ def _binding(values: list[str], header: str) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise bad_request(f"the {header} header may be sent once", param=header)
+        raise bad_request(
+            f"the {header} header may be sent once", param=header, code="invalid_header"
+        )
     value = values[0]
     if _BINDING.fullmatch(value) is None:
         raise bad_request(

@@ -62,10 +62,10 @@ class AttestationSettings:
 
 @dataclass(frozen=True)
 class ReceiptSettings:
-    log_capacity: int = 100_000
+    log_capacity: int = 20_000
     checkpoint_every_receipts: int = 1000
     checkpoint_every_seconds: float = 10.0
-    checkpoints_kept: int = 1000
+    checkpoints_kept: int = 100
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 from enclave.bugs import log_bug
 from enclave.dialects.base import StreamTranslator, error_event
 from enclave.receipts import LoggedReceipt
-from enclave.sse import DONE, SseEvent, SseParser, data_event
+from enclave.sse import DONE, EventTooLarge, SseEvent, SseParser, data_event
 from enclave.upstream.transport import Reply, UpstreamCut
 from transcript.receipt import Status
 
@@ -100,7 +100,7 @@ class SignedStream:
             else:
                 if not await self._forward(parser.close(), send):
                     return "truncated", _cut("the enclave failed to translate the stream")
-        except UpstreamCut as exc:
+        except (UpstreamCut, EventTooLarge) as exc:
             reason = str(exc)
         if translator.failed:  # the client already has the upstream's error
             return "upstream_error", b""

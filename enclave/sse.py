@@ -14,6 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_EVENT = 16 * 1024 * 1024  # an upstream event larger than this is refused, not buffered
+
+
+class EventTooLarge(ValueError):
+    """An event grew past :data:`MAX_EVENT` bytes without ending."""
+
 
 @dataclass(frozen=True, slots=True)
 class SseEvent:
@@ -23,7 +29,10 @@ class SseEvent:
 
 
 class SseParser:
-    """Feed bytes as they arrive; get back the events they complete."""
+    """Feed bytes as they arrive; get back the events they complete.
+
+    Raises :class:`EventTooLarge` when an unfinished event passes :data:`MAX_EVENT` bytes.
+    """
 
     __slots__ = ("_buf", "_closed", "_data", "_event", "_scan", "_start")
 
@@ -63,6 +72,8 @@ class SseParser:
         self._buf = buf[self._start :]
         self._scan = pos - self._start
         self._start = 0
+        if len(self._buf) > MAX_EVENT:
+            raise EventTooLarge(f"an upstream event exceeds {MAX_EVENT} bytes")
         return events
 
     def close(self) -> list[SseEvent]:

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from enclave.errors import UpstreamUnavailable
 from enclave.upstream.transport import UpstreamCut
 
+MAX_ANSWER = 64 * 1024 * 1024  # a whole (non-streamed) upstream answer larger than this is refused
+
 
 @lru_cache(maxsize=64)
 def spki_sha256(cert_der: bytes) -> str:
@@ -65,6 +67,8 @@ class AiohttpReply:
         body = bytearray()
         async for chunk in self.chunks():
             body += chunk
+            if len(body) > MAX_ANSWER:
+                raise UpstreamCut(f"the upstream's answer exceeds {MAX_ANSWER} bytes")
         return bytes(body)
 
     def raw_sha256(self) -> str:

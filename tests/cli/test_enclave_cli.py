@@ -118,3 +118,18 @@ def test_usage_without_a_command() -> None:
     result = run("enclave")
     assert result.returncode == 2
     assert "serve" in result.stderr
+
+
+def test_python_m_enclave_is_the_same_process(tmp_path: Path) -> None:
+    """The image's entrypoint: no veritee CLI, same configuration errors and exit codes."""
+    result = subprocess.run(
+        [sys.executable, "-m", "enclave", "--config", str(tmp_path / "absent.toml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enclave.sse import DONE, SseEvent, SseParser, data_event
+from enclave import sse
+from enclave.sse import DONE, EventTooLarge, SseEvent, SseParser, data_event
 
 STREAM = (
     b'event: message_start\ndata: {"a": 1}\n\n'
@@ -80,3 +82,11 @@ def test_encoding() -> None:
     assert data_event(b"{}") == b"data: {}\n\n"
     assert data_event(b"{}", "veritee-receipt") == b"event: veritee-receipt\ndata: {}\n\n"
     assert DONE == b"data: [DONE]\n\n"
+
+
+def test_an_event_that_never_ends_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_EVENT", 100)
+    parser = SseParser()
+    assert parser.feed(b"data: " + b"x" * 90) == []
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"x" * 20)
