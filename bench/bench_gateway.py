@@ -252,7 +252,9 @@ def alternate(target: dict[str, Any], name: str, *, stream: bool, samples: int) 
             "p50_ms": _percentile(total[path], 50), "p99_ms": _percentile(total[path], 99),
             "ttfb_p50_ms": _percentile(first[path], 50), "ttfb_p99_ms": _percentile(first[path], 99),
         }  # fmt: skip
-    row["cpu_us_per_request_all_paths"] = cpu
+    # CPU time of each process per round (one request on each path): for the gateway, the
+    # CPU of one request through it; for the enclave and the simulator, of two or three.
+    row["cpu_us_per_round"] = cpu
     d, e, g = (row[p] for p in PATHS)
     for key in ("p50_ms", "p99_ms", "ttfb_p50_ms", "ttfb_p99_ms"):
         row[f"added_{key}"] = round(g[key] - d[key], 3)  # gateway + enclave + signing
