@@ -95,6 +95,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings, server=server)
     configure(args.log_level)
     app = create_app(settings)
+    # Open the store once before serving: a store that cannot be reached is a one-line
+    # error and exit code 3, not a failed server start with a traceback in the log.
+    asyncio.run(_with_store(settings, _nothing))
     uvicorn.run(
         app,
         host=server.host,
@@ -109,6 +112,10 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return OK
+
+
+async def _nothing(_store: Any) -> None:
+    return None
 
 
 async def _with_store(settings: Settings, job: Any) -> Any:
