@@ -27,228 +27,13 @@ import asyncio
 import collections
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import httptools
-
 from gateway.errors import EnclaveUnavailable
+from gateway.h1_connection import H1Connection, H1Reply, Origin
 
-HIGH_WATER = 256 * 1024
-LOW_WATER = 64 * 1024
-Origin = tuple[str, str, int]  # scheme, host, port
-
-
-class Headers(dict[str, str]):
-    """Reply headers: lower-case names (the last value of a repeated header wins)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return super().get(key.lower(), default)
-
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
-
-
-class H1Reply:
-    """One response, filled in by its connection as bytes arrive."""
-
-    __slots__ = (
-        "_chunks",
-        "_conn",
-        "_deadline",
-        "_done",
-        "_error",
-        "_got_bytes",
-        "_read_timeout",
-        "_size",
-        "_waiter",
-        "head_ready",
-        "headers",
-        "status",
-    )  # fmt: skip
-
-    def __init__(self, conn: _Connection, read_timeout: float, deadline: float | None) -> None:
-        self._conn = conn
-        self._read_timeout = read_timeout
-        self._deadline = deadline
-        self.status = 0
-        self.headers = Headers()
-        self.head_ready: asyncio.Future[None] = conn.loop.create_future()
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._size = 0
-        self._done = False
-        self._error: EnclaveUnavailable | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._got_bytes = False
-
-    # -- fed by the connection -----------------------------------------------------------
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _push(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._size += len(data)
-        if self._size > HIGH_WATER:
-            self._conn.pause()
-        self._wake()
-
-    def _finish(self) -> None:
-        self._done = True
-        self._wake()
-
-    def _fail(self, error: EnclaveUnavailable) -> None:
-        if self._done:
-            return
-        self._error = error
-        if not self.head_ready.done():
-            self.head_ready.set_exception(error)
-            self.head_ready.exception()  # retrieved here; the caller re-raises its own
-        self._wake()
-
-    # -- the consumer's side -------------------------------------------------------------
-
-    def _timeout(self) -> float:
-        if self._deadline is None:
-            return self._read_timeout
-        return max(0.0, min(self._read_timeout, self._deadline - time.monotonic()))
-
-    async def _wait(self) -> None:
-        self._waiter = self._conn.loop.create_future()
-        try:
-            async with asyncio.timeout(self._timeout()):
-                await self._waiter
-        except TimeoutError:
-            self._conn.abort()
-            raise EnclaveUnavailable("timed out waiting for the reply") from None
-        finally:
-            self._waiter = None
-
-    async def read(self) -> bytes:
-        while not self._done:
-            if self._error is not None:
-                raise self._error
-            await self._wait()
-        body = b"".join(self._chunks)
-        self._chunks.clear()
-        return body
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        while True:
-            if self._chunks:
-                data = self._chunks.popleft()
-                self._size -= len(data)
-                if self._size < LOW_WATER:
-                    self._conn.resume()
-                yield data
-            elif self._done:
-                return
-            elif self._error is not None:
-                raise self._error
-            else:
-                await self._wait()
-
-    def close(self) -> None:
-        """Give up on the rest: a connection in the middle of a reply cannot be reused."""
-        if not self._done:
-            self._conn.abort()
-
-
-class _Connection(asyncio.Protocol):
-    def __init__(self, pool: H1Transport, origin: Origin) -> None:
-        self.pool = pool
-        self.origin = origin
-        self.loop = asyncio.get_running_loop()
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.reply: H1Reply | None = None
-        self.closed = False
-        self.reused = False
-        self.idle_since = 0.0
-        self._paused = False
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-
-    # -- asyncio.Protocol ----------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        reply = self.reply
-        if reply is None:  # bytes nobody asked for: the connection is unusable
-            self.abort()
-            return
-        reply._got_bytes = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            reply._fail(EnclaveUnavailable(f"malformed reply: {exc}"))
-            self.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.pool._forget(self)
-        if self.reply is not None:
-            self.reply._fail(EnclaveUnavailable("connection lost before the reply ended"))
-            self.reply = None
-
-    # -- httptools callbacks -------------------------------------------------------------
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._raw_headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        reply = self.reply
-        assert reply is not None
-        reply.status = self.parser.get_status_code()
-        reply.headers = Headers(
-            (n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in self._raw_headers
-        )
-        self._raw_headers = []
-        if not reply.head_ready.done():
-            reply.head_ready.set_result(None)
-
-    def on_body(self, body: bytes) -> None:
-        if self.reply is not None:
-            self.reply._push(body)
-
-    def on_message_complete(self) -> None:
-        reply = self.reply
-        self.reply = None
-        if reply is not None:
-            reply._finish()
-        if self.parser.should_keep_alive() and not self.closed:
-            self.pool._checkin(self)
-        else:
-            self.abort()
-
-    # -- used by the pool and the reply --------------------------------------------------
-
-    def send(self, data: bytes, read_timeout: float, deadline: float | None) -> H1Reply:
-        assert self.transport is not None
-        self.reply = H1Reply(self, read_timeout, deadline)
-        self.transport.write(data)
-        return self.reply
-
-    def pause(self) -> None:
-        if not self._paused and self.transport is not None:
-            self._paused = True
-            self.transport.pause_reading()
-
-    def resume(self) -> None:
-        if self._paused and self.transport is not None and not self.closed:
-            self._paused = False
-            self.transport.resume_reading()
-
-    def abort(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.closed = True
-            self.transport.abort()
+__all__ = ["H1Reply", "H1Transport"]
 
 
 class H1Transport:
@@ -273,8 +58,8 @@ class H1Transport:
         self._ssl = ssl_context
         self._max = max_connections
         self._count = 0  # open connections, and connections being opened
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._open: set[_Connection] = set()
+        self._idle: dict[Origin, list[H1Connection]] = {}
+        self._open: set[H1Connection] = set()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._targets: dict[str, tuple[Origin, bytes]] = {}
 
@@ -291,7 +76,7 @@ class H1Transport:
                 self._targets[url] = known
         return known
 
-    def _checkout(self, origin: Origin) -> _Connection | None:
+    def _checkout(self, origin: Origin) -> H1Connection | None:
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
@@ -305,12 +90,12 @@ class H1Transport:
             return conn
         return None
 
-    def _checkin(self, conn: _Connection) -> None:
+    def checkin(self, conn: H1Connection) -> None:
         conn.idle_since = time.monotonic()
         self._idle.setdefault(conn.origin, []).append(conn)
         self._wake_one()
 
-    def _forget(self, conn: _Connection) -> None:
+    def forget(self, conn: H1Connection) -> None:
         if conn in self._open:
             self._open.discard(conn)
             self._count -= 1
@@ -328,7 +113,7 @@ class H1Transport:
 
     def _evict_idle(self) -> bool:
         """Close the longest-idle connection (of any origin); False if none is idle."""
-        oldest: _Connection | None = None
+        oldest: H1Connection | None = None
         for idle in self._idle.values():
             for conn in idle:
                 if oldest is None or conn.idle_since < oldest.idle_since:
@@ -339,7 +124,7 @@ class H1Transport:
         oldest.abort()
         return True
 
-    async def _acquire(self, origin: Origin) -> _Connection:
+    async def _acquire(self, origin: Origin) -> H1Connection:
         while True:
             conn = self._checkout(origin)
             if conn is not None:
@@ -350,7 +135,7 @@ class H1Transport:
             self._waiters.append(waiter)
             await waiter
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def _connect(self, origin: Origin) -> H1Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = (self._ssl or ssl.create_default_context()) if scheme == "https" else None
@@ -358,7 +143,7 @@ class H1Transport:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(self, origin), host, port, ssl=context
+                    lambda: H1Connection(self, origin), host, port, ssl=context
                 )
         except (OSError, TimeoutError) as exc:
             self._count -= 1
