@@ -12,12 +12,14 @@ signs a ``truncated`` receipt into its log, which the log sync brings into the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from gateway.envelope import error_event
 from gateway.errors import EnclaveUnavailable, StoreError
+from gateway.obs.logs import event
 from gateway.obs.metrics import Metrics
 from gateway.pool.member import Member
 from gateway.pool.pool import Pool
@@ -27,6 +29,7 @@ from gateway.proxy.stream_tap import StreamTap
 from gateway.store.base import StoredReceipt
 from gateway.transport import Reply
 
+log = logging.getLogger("gateway.relay")
 Done = Callable[[Call, int, StoredReceipt | None, str | None], None]
 """Called once the stream is over: ``(call, status, stored receipt, problem)``."""
 
@@ -151,6 +154,9 @@ class StreamRelay:
                         + tap.receipt_event
                     )
         await send({"type": "http.response.body", "body": tail, "more_body": False})
+        if tap.extra:  # the enclave broke its own wire format; say so, relay none of it
+            event(log, "bytes after the receipt event were dropped", logging.WARNING,
+                  enclave=member.name, request_id=call.request_id)  # fmt: skip
         self._finish(stored=stored, problem=problem)
 
     def _finish(self, *, stored: StoredReceipt | None = None, problem: str | None) -> None:
