@@ -93,11 +93,11 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.server.port if args.port is None else args.port,
     )
     settings = dataclasses.replace(settings, server=server)
-    configure(args.log_level)
     app = create_app(settings)
     # Open the store once before serving: a store that cannot be reached is a one-line
     # error and exit code 3, not a failed server start with a traceback in the log.
     asyncio.run(_with_store(settings, _nothing))
+    configure(args.log_level)  # only now: nothing above must rewire this process's logging
     uvicorn.run(
         app,
         host=server.host,
