@@ -33,6 +33,7 @@ from enclave.upstream.tls import peer_spki_sha256, tls_context
 from enclave.upstream.transport import UpstreamCut
 
 IDLE_SECONDS = 15.0
+DRAIN_SECONDS = 1.0
 PAUSE_AT = 1024 * 1024
 MAX_ANSWER = 64 * 1024 * 1024  # a whole (non-streamed) answer larger than this is refused
 _FORBIDDEN = frozenset("\r\n\x00")
@@ -244,6 +245,7 @@ class H1Transport:
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
         self._max_idle = max_connections
+        self._draining: set[asyncio.Task[None]] = set()
         self.connections_made = 0
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> H1Reply:
@@ -263,8 +265,31 @@ class H1Transport:
         return H1Reply(self, conn, self._read_timeout)
 
     def release(self, conn: _Connection) -> None:
-        """Back to the pool when the exchange ended cleanly and both sides keep it alive."""
+        """Back to the pool when the exchange ended cleanly and both sides keep it alive.
+
+        A stream the proxy stopped reading at its end marker may still owe the chunked
+        terminator: it gets ``DRAIN_SECONDS`` to arrive, in the background, before the
+        connection is given up.
+        """
         self._slots.release()
+        if not conn.complete and conn.failure is None and not conn.closed and conn.keep_alive:
+            task = asyncio.get_running_loop().create_task(self._drain(conn))
+            self._draining.add(task)
+            task.add_done_callback(self._draining.discard)
+            return
+        self._keep_or_close(conn)
+
+    async def _drain(self, conn: _Connection) -> None:
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while not conn.complete and conn.failure is None:
+                    await conn.wait_body(DRAIN_SECONDS)
+                    conn.take()
+        except (TimeoutError, UpstreamCut):
+            pass
+        self._keep_or_close(conn)
+
+    def _keep_or_close(self, conn: _Connection) -> None:
         if conn.complete and conn.keep_alive and conn.failure is None and not conn.closed:
             conn.idle_since = time.monotonic()
             pool = self._idle.setdefault(conn.key, [])
@@ -309,7 +334,14 @@ class H1Transport:
         self.connections_made += 1
         return conn
 
+    async def drained(self) -> None:
+        """Wait until every connection being drained went back to the pool or was closed."""
+        while self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
+
     async def close(self) -> None:
+        for task in list(self._draining):
+            task.cancel()
         for pool in self._idle.values():
             for conn in pool:
                 if conn.transport is not None:

@@ -202,3 +202,31 @@ def test_a_wrong_ca_is_refused(sim: ThreadedSim, tmp_path: Path) -> None:
             )
 
     asyncio.run(run())
+
+
+def test_a_stream_left_at_its_end_marker_is_drained_for_reuse(tmp_path: Path) -> None:
+    tls = self_signed(tmp_path)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            writer.write(b"e\r\ndata: [DONE]\n\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.1)  # the terminator comes late
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    async def check(url: str) -> None:
+        client = transport(tls.ca)  # type: ignore[arg-type]
+        for _ in range(2):
+            reply = await client.post(url, HEADERS, STREAM)
+            async for chunk in reply.chunks():
+                if b"[DONE]" in chunk:
+                    break  # what the proxy does at the end marker
+            reply.close()
+            await client.drained()
+        assert client.connections_made == 1
+        await client.close()
+
+    with_raw_server(tls, handler, check)
