@@ -10,7 +10,8 @@ as separate processes, then drives both paths from this one process in the same 
 - time to first token of a stream (first content delta), concurrency 1;
 - throughput with 64 concurrent clients against an upstream that takes 50 ms (driven by
   ``bench.loadgen``, the light httptools load generator, for both paths);
-- why aiohttp: the same requests to the simulator with aiohttp and with httpx.
+- why the enclave has its own upstream client: the same requests to the simulator with it
+  (``enclave.upstream.h1``), with aiohttp and with httpx.
 
 The direct path is client -> simulator (TLS); the enclave path is client -> enclave
 (plain HTTP on loopback) -> simulator (TLS), with the receipt signed and logged. Results
@@ -40,6 +41,7 @@ import httpx
 import uvloop
 
 from bench.loadgen import Result, run_load
+from enclave.upstream.h1 import H1Transport
 from veritee.upstream_sim import SimSettings, self_signed, start_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,28 +168,48 @@ async def first_token(session: aiohttp.ClientSession, path: Path_, body: bytes) 
     return elapsed
 
 
-async def client_choice(url: str, context: ssl.SSLContext, count: int) -> dict[str, Any]:
-    """p50/p99 of one sequential request to the simulator, per HTTP client library."""
+async def client_choice(url: str, ca: Path, count: int) -> dict[str, Any]:
+    """Per upstream HTTP client: p50/p99 of one request at a time to the simulator, and the
+    CPU time this process spent per request (``time.process_time``)."""
     body = openai_body(OPENAI_MODEL)(False, "")
     headers = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
+    context = ssl.create_default_context(cafile=str(ca))
+    h1 = H1Transport(ca_bundle=ca, connect_timeout=10, read_timeout=60, max_connections=4)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+    client = httpx.AsyncClient(verify=context)
+
+    async def with_h1() -> None:
+        reply = await h1.post(url, headers, body)
+        await reply.read()
+        reply.close()
+
+    async def with_aiohttp() -> None:
+        async with session.post(url, data=body, headers=headers) as response:
+            await response.read()
+
+    async def with_httpx() -> None:
+        (await client.post(url, content=body, headers=headers)).read()
+
     out: dict[str, Any] = {}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
-        samples = []
-        for i in range(count + count // 10):
-            start = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-            if i >= count // 10:
-                samples.append(time.perf_counter() - start)
-        out["aiohttp"] = percentiles(samples)
-    async with httpx.AsyncClient(verify=context) as client:
-        samples = []
-        for i in range(count + count // 10):
-            start = time.perf_counter()
-            (await client.post(url, content=body, headers=headers)).read()
-            if i >= count // 10:
-                samples.append(time.perf_counter() - start)
-        out["httpx"] = percentiles(samples)
+    try:
+        for name, call in (
+            ("enclave h1", with_h1),
+            ("aiohttp", with_aiohttp),
+            ("httpx", with_httpx),
+        ):
+            samples = []
+            cpu = 0.0
+            for i in range(count + count // 10):
+                start, cpu_start = time.perf_counter(), time.process_time()
+                await call()
+                if i >= count // 10:
+                    samples.append(time.perf_counter() - start)
+                    cpu += time.process_time() - cpu_start
+            out[name] = percentiles(samples) | {"cpu_us": cpu / count * 1e6}
+    finally:
+        await h1.close()
+        await session.close()
+        await client.aclose()
     return out
 
 
@@ -285,7 +307,7 @@ async def run(
     finally:
         for session in pair:
             await session.close()
-    results["client_choice"] = await client_choice(direct_openai.url, context, args.requests // 2)
+    results["client_choice"] = await client_choice(direct_openai.url, ca, args.requests // 2)
     clients, duration = args.clients, args.duration
     direct = await throughput(direct_openai, clients=clients, duration=duration, ca=ca)
     via = await throughput(via_openai, clients=clients, duration=duration, ca=ca)
@@ -323,10 +345,12 @@ def report(results: dict[str, Any]) -> str:
     t = results["throughput"]
     c = results["client_choice"]
     lines.append("")
-    lines.append(
-        f"Upstream HTTP client, one request at a time to the simulator: aiohttp p50 "
-        f"{c['aiohttp']['p50_ms']:.3f} ms, httpx p50 {c['httpx']['p50_ms']:.3f} ms."
-    )
+    lines.append("Upstream HTTP client, one request at a time to the simulator (TLS):")
+    for name, row in c.items():
+        lines.append(
+            f"- {name}: p50 {row['p50_ms']:.3f} ms, p99 {row['p99_ms']:.3f} ms, "
+            f"{row['cpu_us']:.0f} µs CPU per request"
+        )
     lines.append("")
     lines.append(
         f"Throughput, {t['clients']} clients, upstream {t['upstream_latency_ms']} ms: direct "

@@ -30,7 +30,7 @@ from enclave.routes_info import info_routes
 from enclave.routes_log import log_routes
 from enclave.runtime import Enclave, build_enclave
 from enclave.settings import Settings
-from enclave.upstream.aiohttp_transport import AiohttpTransport
+from enclave.upstream.h1 import H1Transport
 from enclave.upstream.transport import Transport
 from transcript.keys import SigningKey
 
@@ -46,7 +46,8 @@ def create_app(
     key: SigningKey | None = None,
 ) -> FastAPI:
     """The enclave app. ``provider``, ``transport``, ``clock`` and ``key`` are test seams:
-    by default the provider is the one the settings name, the transport is aiohttp."""
+    by default the provider is the one the settings name, the transport
+    :class:`enclave.upstream.h1.H1Transport`."""
     enclave = build_enclave(
         settings, provider=provider or load_provider(settings.attestation), clock=clock, key=key
     )
@@ -54,7 +55,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = settings.upstream_client
-        active = transport or AiohttpTransport(
+        active = transport or H1Transport(
             ca_bundle=client.ca_bundle,
             connect_timeout=client.connect_timeout_seconds,
             read_timeout=client.read_timeout_seconds,

@@ -1,4 +1,4 @@
-"""The upstream HTTP seam: a small transport interface, the aiohttp transport, and a fake.
+"""The upstream HTTP seam: a small transport interface, the HTTP/1.1 client, and a fake.
 
 The proxy only ever calls :meth:`Transport.post` and reads the :class:`Reply` it gets;
 ``enclave.upstream.fake.FakeTransport`` implements the same interface in memory.

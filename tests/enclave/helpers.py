@@ -26,6 +26,26 @@ WEATHER: Any = {
 }
 
 
+def minimal_settings(**sections: object) -> dict[str, object]:
+    """Decoded TOML of the smallest valid enclave: one OpenAI-dialect upstream serving ``m``
+    at ``https://u.example/v1``; each keyword replaces a section."""
+    data: dict[str, object] = {
+        "identity": {"image_digest": DIGEST},
+        "attestation": {"provider": "simulated-sev-snp"},
+        "upstreams": [
+            {
+                "name": "u",
+                "dialect": "openai",
+                "base_url": "https://u.example/v1",
+                "api_key": "k",
+                "models": ["m"],
+            }
+        ],
+    }
+    data.update(sections)
+    return data
+
+
 def identity(now_ms: int = 1_700_000_000_000) -> Identity:
     return create_identity(
         image_digest=DIGEST, platform="sev-snp", validity_seconds=3600, now_ms=now_ms

@@ -17,7 +17,7 @@ from enclave.server import BackgroundServer
 from enclave.settings import settings_from_dict
 from enclave.sse import SseEvent
 from enclave.upstream.fake import FakeReply, FakeRequest, FakeTransport
-from tests.enclave.helpers import DIGEST
+from tests.enclave.helpers import minimal_settings
 from tests.enclave.receipts_check import split_stream
 
 SECRET = "the-patient-record-42"
@@ -34,16 +34,7 @@ def reply(request: FakeRequest) -> FakeReply:
 
 @pytest.fixture
 def served(snp: SimulatedSnpProvider) -> Iterator[tuple[str, Enclave]]:
-    settings = settings_from_dict(
-        {
-            "identity": {"image_digest": DIGEST},
-            "attestation": {"provider": "simulated-sev-snp"},
-            "upstreams": [
-                {"name": "u", "dialect": "openai", "base_url": "https://u.example/v1",
-                 "api_key": "k", "models": ["m"]}
-            ],
-        }
-    )  # fmt: skip
+    settings = settings_from_dict(minimal_settings())
     app = create_app(settings, provider=snp, transport=FakeTransport(reply))
     with BackgroundServer(app) as server:
         yield server.url, enclave_of(app)

@@ -10,7 +10,7 @@ from enclave.app import create_app, enclave_of
 from enclave.server import BackgroundServer
 from enclave.settings import settings_from_dict
 from enclave.upstream.fake import FakeReply, FakeRequest, FakeTransport
-from tests.enclave.helpers import DIGEST
+from tests.enclave.helpers import DIGEST, minimal_settings
 
 ANSWER = orjson.dumps({"id": "c", "object": "chat.completion", "model": "m", "choices": []})
 
@@ -31,19 +31,7 @@ def test_requests_after_the_keyset_expired_get_503_and_no_receipt(
     snp: SimulatedSnpProvider,
 ) -> None:
     settings = settings_from_dict(
-        {
-            "identity": {"image_digest": DIGEST, "keyset_validity_seconds": 60},
-            "attestation": {"provider": "simulated-sev-snp"},
-            "upstreams": [
-                {
-                    "name": "u",
-                    "dialect": "openai",
-                    "base_url": "https://u.example/v1",
-                    "api_key": "k",
-                    "models": ["m"],
-                }
-            ],
-        }
+        minimal_settings(identity={"image_digest": DIGEST, "keyset_validity_seconds": 60})
     )
     clock = Clock()
     transport = FakeTransport(reply)

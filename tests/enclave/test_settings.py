@@ -8,8 +8,8 @@ import pytest
 
 from enclave.errors import ConfigError
 from enclave.settings import load_settings, settings_from_dict
+from tests.enclave.helpers import DIGEST, minimal_settings
 
-DIGEST = "sha256:" + "ab" * 32
 EXAMPLE = f"""
 [server]
 host = "0.0.0.0"
@@ -85,22 +85,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert "secret" not in repr(s), "API keys never appear in a repr (logs)"
 
 
-def minimal(**changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "identity": {"image_digest": DIGEST},
-        "attestation": {"provider": "simulated-sev-snp"},
-        "upstreams": [
-            {
-                "name": "u",
-                "dialect": "openai",
-                "base_url": "https://u.example/v1",
-                "api_key": "k",
-                "models": ["m"],
-            }
-        ],
-    }
-    data.update(changes)
-    return data
+minimal = minimal_settings
 
 
 def upstream(**changes: object) -> dict[str, object]:
