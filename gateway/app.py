@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,29 +24,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.aiohttp_transport import AiohttpTransport
+from gateway.anchoring.proofs import Proofs
 from gateway.api.chat import ChatEndpoint
 from gateway.api.info import info_routes
 from gateway.api.receipts import receipt_routes
 from gateway.clock import Monotonic, WallMs, monotonic, wall_ms
 from gateway.envelope import error_response
-from gateway.errors import ApiError, ConfigError
+from gateway.errors import ApiError, StoreError
 from gateway.h1_transport import H1Transport
+from gateway.obs.logs import event
 from gateway.obs.metrics import Metrics
 from gateway.pool.admission import Attester
 from gateway.pool.balancer import make_balancer
 from gateway.pool.logsync import LogSync
+from gateway.pool.member import Identity, Member
 from gateway.pool.monitor import Monitor
 from gateway.pool.pool import Pool
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.ingest import ReceiptIngest
-from gateway.settings import AttestationSettings, EnclaveClientSettings, Settings
-from gateway.store import Store, open_store
+from gateway.settings import EnclaveClientSettings, Settings
+from gateway.store import AttestationRecord, Store, open_store
 from gateway.tenants.limits import Limiter, MemoryLimiter
 from gateway.tenants.registry import TenantRegistry
 from gateway.transport import Transport
-from verifier.errors import BadInput
-from verifier.policy import Policy
-from verifier.trust import TrustedRoots
+from gateway.trust import load_trust
 
 log = logging.getLogger("gateway")
 
@@ -65,29 +66,27 @@ class Gateway:
     logsync: LogSync
 
 
-def load_trust(settings: AttestationSettings) -> tuple[Policy, TrustedRoots]:
-    """The operator's policy and trusted roots; both must be given explicitly."""
-    if settings.policy is None:
-        raise ConfigError(
-            "a policy file is required (see docs/policy.md)", key="attestation.policy"
+def evidence_keeper(store: Store) -> Callable[[Member, Identity], Awaitable[None]]:
+    """Keep the attestation document that verified each signing key (the first one stays):
+    ``veritee anchor register`` registers it and audit bundles ship it."""
+
+    async def keep(member: Member, identity: Identity) -> None:
+        record = AttestationRecord(
+            signer=identity.address,
+            enclave=member.name,
+            document=identity.document,
+            platform=identity.platform,
+            keyset_sha256=identity.keyset_hash,
+            verified_at_ms=identity.verified_at_ms,
+            measurements=dict(identity.measurements),
         )
-    if not settings.roots and not settings.shipped_roots:
-        raise ConfigError(
-            "give trusted roots (files or directories) or shipped_roots names",
-            key="attestation.roots",
-        )
-    try:
-        policy = Policy.load(settings.policy)
-        roots = TrustedRoots()
-        if settings.roots:
-            roots = roots + TrustedRoots.from_paths(list(settings.roots))
-        if settings.shipped_roots:
-            roots = roots + TrustedRoots.shipped(*settings.shipped_roots)
-    except BadInput as exc:
-        raise ConfigError(exc.reason, key="attestation") from None
-    except OSError as exc:
-        raise ConfigError(f"{exc.strerror or exc}: {exc.filename}", key="attestation") from None
-    return policy, roots
+        try:
+            await store.put_attestation(record)
+        except StoreError as exc:  # tried again at the next re-attestation
+            event(log, "evidence not stored", logging.WARNING, enclave=member.name,
+                  reason=str(exc))  # fmt: skip
+
+    return keep
 
 
 def make_transport(client: EnclaveClientSettings) -> Transport:
@@ -142,6 +141,7 @@ def create_app(
         settings.enclaves, attester=attester, balancer=make_balancer(settings.balancer.strategy),
         health=settings.health, attestation=settings.attestation,
         half_life=settings.balancer.ewma_half_life_seconds, metrics=metrics, monotonic=clock,
+        on_verified=evidence_keeper(store),
     )  # fmt: skip
     metrics.watch_pool(pool.snapshot)
     registry = TenantRegistry(store, refresh_seconds=settings.tenants.refresh_seconds)
@@ -198,7 +198,9 @@ def create_app(
             transport=active,
             timeout=settings.attestation.timeout_seconds,
         ),
-        *receipt_routes(store=store, registry=registry),
+        *receipt_routes(
+            store=store, registry=registry, proofs=Proofs(store, settings.anchor.contract)
+        ),
     ]
     app = Starlette(
         routes=routes,

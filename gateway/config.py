@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from gateway.errors import ConfigError
 from gateway.settings import (
     STRATEGIES,
+    AnchorSettings,
     AttestationSettings,
     BalancerSettings,
     EnclaveClientSettings,
@@ -31,6 +32,7 @@ from gateway.settings import (
     StoreSettings,
     TenantSettings,
 )
+from transcript.keys import parse_address
 
 T = TypeVar("T")
 
@@ -44,6 +46,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "store": StoreSettings,
     "tenants": TenantSettings,
     "ratelimit": RateLimitSettings,
+    "anchor": AnchorSettings,
 }
 # Numbers that must be strictly positive (everything numeric must at least be >= 0).
 _POSITIVE = frozenset(
@@ -55,7 +58,8 @@ _POSITIVE = frozenset(
         "retry.max_attempts", "enclave_client.connect_timeout_seconds",
         "enclave_client.read_timeout_seconds", "enclave_client.max_connections",
         "store.batch_max", "store.sync_seconds", "tenants.refresh_seconds",
-        "ratelimit.window_seconds",
+        "ratelimit.window_seconds", "anchor.interval_seconds", "anchor.confirmations",
+        "anchor.receipt_timeout_seconds",
     }
 )  # fmt: skip
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -93,6 +97,7 @@ def settings_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None)
     store_url = settings.store.url
     if not store_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError("must be sqlite:///PATH or postgresql://...", key="store.url")
+    settings = _check_anchor(settings)
     if store_url.startswith("sqlite:///") and not Path(store_url[10:]).is_absolute():
         settings = dataclasses.replace(
             settings,
@@ -101,6 +106,22 @@ def settings_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None)
             ),
         )
     return settings
+
+
+def _check_anchor(settings: Settings) -> Settings:
+    anchor = settings.anchor
+    if anchor.contract is None:
+        return settings
+    try:
+        contract = parse_address(anchor.contract)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="anchor.contract") from None
+    rpc = anchor.rpc_url
+    if rpc is not None and rpc != "embedded" and not rpc.startswith(("http://", "https://")):
+        raise ConfigError('must be http(s)://... or "embedded"', key="anchor.rpc_url")
+    if anchor.key_file is not None and anchor.key_env is not None:
+        raise ConfigError("give key_file or key_env, not both", key="anchor")
+    return dataclasses.replace(settings, anchor=dataclasses.replace(anchor, contract=contract))
 
 
 def _enclaves(value: object) -> tuple[EnclaveSettings, ...]:

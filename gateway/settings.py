@@ -99,6 +99,27 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class AnchorSettings:
+    """The anchor chain (``docs/transparency.md``): where checkpoints are published.
+
+    ``contract`` (the ``TranscriptAnchor`` address) is all ``gateway serve`` needs, to name
+    anchorings in proofs. The publisher (``veritee anchor run``) also needs ``rpc_url`` and a
+    funded key from ``key_file`` (hex) or the environment variable ``key_env``; the key is
+    read when the publisher starts and never logged.
+    """
+
+    contract: str | None = None  # None: anchoring is not configured
+    rpc_url: str | None = None  # http(s)://... or "embedded" (in-process: demos only)
+    key_file: Path | None = None
+    key_env: str | None = None
+    interval_seconds: float = 10.0  # how often the publisher looks for new checkpoints
+    confirmations: int = 1  # blocks deep before a proof says "anchored"
+    register: bool = False  # also register newly admitted enclaves (the key owns the registry)
+    from_block: int = 0  # the anchor's deployment block (where event scans start)
+    receipt_timeout_seconds: float = 120.0  # how long to wait for a transaction to be mined
+
+
+@dataclass(frozen=True)
 class Settings:
     enclaves: tuple[EnclaveSettings, ...] = ()
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -110,3 +131,4 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     tenants: TenantSettings = field(default_factory=TenantSettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    anchor: AnchorSettings = field(default_factory=AnchorSettings)

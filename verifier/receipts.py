@@ -61,6 +61,7 @@ class ReceiptLogReport:
     problems: list[ReceiptProblem] = field(default_factory=list)
     chains: dict[str, ChainReport] = field(default_factory=dict)
     receipts: list[Receipt] = field(default_factory=list)
+    receipt_lines: list[int] = field(default_factory=list)  # the line of each kept receipt
 
     @property
     def ok(self) -> bool:
@@ -163,6 +164,7 @@ def verify_receipt_log(
         per_signer.setdefault(body.signer, []).append(receipt)
         if keep_receipts:
             report.receipts.append(receipt)
+            report.receipt_lines.append(number)
     for signer, receipts in per_signer.items():
         report.chains[signer] = check_chain(receipts, start_seq=start_seq)
     return report

@@ -1,4 +1,5 @@
-"""Reading the receipt store: ``GET /v1/receipts/{id}`` and ``GET /v1/receipts?...``.
+"""Reading the receipt store: ``GET /v1/receipts/{id}``, ``GET /v1/receipts?...`` and
+``GET /v1/receipts/{id}/proof`` (:mod:`gateway.anchoring.proofs`).
 
 A key sees its own tenant's receipts; an ``admin`` key sees all of them (and receipts
 fetched from enclave logs, which belong to no tenant). Each entry embeds the receipt's
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.anchoring.proofs import Proofs
 from gateway.envelope import JSON, error_response
 from gateway.errors import ApiError
 from gateway.store.base import (
@@ -110,16 +112,27 @@ def _query(request: Request, key: ApiKeyRecord) -> ReceiptQuery:
     )
 
 
-def receipt_routes(*, store: ReceiptStore, registry: TenantRegistry) -> list[Route]:
+def receipt_routes(*, store: ReceiptStore, registry: TenantRegistry, proofs: Proofs) -> list[Route]:
+    async def visible(request: Request) -> StoredReceipt:
+        key = await registry.authenticate(request.headers.get("authorization"))
+        found = await store.get_receipt(request.path_params["receipt_id"])
+        if found is None or not (key.admin or found.tenant == key.tenant):
+            raise ApiError(404, "no such receipt", code="receipt_not_found")
+        return found
+
     async def one(request: Request) -> Response:
         try:
-            key = await registry.authenticate(request.headers.get("authorization"))
-            found = await store.get_receipt(request.path_params["receipt_id"])
-            if found is None or not (key.admin or found.tenant == key.tenant):
-                raise ApiError(404, "no such receipt", code="receipt_not_found")
+            found = await visible(request)
         except ApiError as exc:
             return error_response(exc)
         return Response(entry_bytes(found), media_type=JSON)
+
+    async def proof(request: Request) -> Response:
+        try:
+            answer = await proofs.answer(await visible(request))
+        except ApiError as exc:
+            return error_response(exc)
+        return Response(orjson.dumps(answer), media_type=JSON)
 
     async def many(request: Request) -> Response:
         try:
@@ -143,4 +156,5 @@ def receipt_routes(*, store: ReceiptStore, registry: TenantRegistry) -> list[Rou
     return [
         Route("/v1/receipts", many, methods=["GET"]),
         Route("/v1/receipts/{receipt_id}", one, methods=["GET"]),
+        Route("/v1/receipts/{receipt_id}/proof", proof, methods=["GET"]),
     ]

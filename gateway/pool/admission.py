@@ -140,6 +140,7 @@ class Attester:
             verified_at_ms=now_ms,
             not_after_ms=keyset.not_after_ms,
             warnings=appraisal.warnings,
+            document=raw,
         )
         return identity, models
 

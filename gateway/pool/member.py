@@ -44,6 +44,7 @@ class Identity:
     verified_at_ms: int
     not_after_ms: int
     warnings: tuple[str, ...] = ()
+    document: bytes = b""  # the attestation document that verified, exactly as received
 
     def to_dict(self) -> dict[str, object]:
         return {

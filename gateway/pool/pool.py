@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from gateway.clock import Monotonic
@@ -18,11 +18,13 @@ from gateway.obs.logs import event
 from gateway.obs.metrics import Metrics
 from gateway.pool.admission import AdmissionFailed, Attests
 from gateway.pool.balancer import Balancer
-from gateway.pool.member import Member, State
+from gateway.pool.member import Identity, Member, State
 from gateway.settings import AttestationSettings, EnclaveSettings, HealthSettings
 
 log = logging.getLogger("gateway.pool")
 MAX_BAN_BACKOFF = 3600.0
+#: Told about every identity that verifies (to keep its evidence); must not raise.
+OnVerified = Callable[[Member, Identity], Awaitable[None]]
 
 
 class Pool:
@@ -37,6 +39,7 @@ class Pool:
         half_life: float,
         metrics: Metrics,
         monotonic: Monotonic,
+        on_verified: OnVerified | None = None,
     ) -> None:
         self.members: dict[str, Member] = {e.name: Member(e.name, e.url) for e in enclaves}
         self._attester = attester
@@ -46,6 +49,7 @@ class Pool:
         self._half_life = half_life
         self._metrics = metrics
         self._monotonic = monotonic
+        self._on_verified = on_verified
         self._attesting: dict[str, asyncio.Task[None]] = {}
         # Keysets whose enclave delivered a receipt that failed: never admitted again.
         self._banned: dict[str, str] = {}
@@ -144,6 +148,8 @@ class Pool:
             member.next_attestation = now + self._attestation.retry_seconds
             self._set(member, State.EJECTED, str(exc))
             return
+        if self._on_verified is not None:
+            await self._on_verified(member, identity)
         if member.identity is not None and member.identity.keyset_hash != identity.keyset_hash:
             member.previous = member.identity
         member.identity = identity

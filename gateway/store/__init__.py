@@ -1,4 +1,5 @@
-"""Where receipts, checkpoints and tenant keys are kept: SQLite, PostgreSQL, or memory."""
+"""Where receipts, checkpoints, anchoring state and tenant keys are kept: SQLite,
+PostgreSQL, or memory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from pathlib import Path
 
 from gateway.settings import StoreSettings
 from gateway.store.base import (
+    AnchorRecord,
+    AnchorStore,
+    AnchorSummary,
     ApiKeyRecord,
+    AttestationRecord,
     CheckpointStore,
     ReceiptQuery,
     ReceiptStore,
@@ -19,7 +24,11 @@ from gateway.store.base import (
 )
 
 __all__ = [
+    "AnchorRecord",
+    "AnchorStore",
+    "AnchorSummary",
     "ApiKeyRecord",
+    "AttestationRecord",
     "CheckpointStore",
     "ReceiptQuery",
     "ReceiptStore",

@@ -1,10 +1,11 @@
 """What the gateway stores, and the interfaces of the stores that hold it.
 
-Three interfaces, one database: :class:`ReceiptStore` (every receipt the gateway saw,
+Four interfaces, one database: :class:`ReceiptStore` (every receipt the gateway saw,
 verified or flagged, never dropped), :class:`CheckpointStore` (the checkpoints enclaves
-signed, for the transparency work to anchor) and :class:`TenantStore` (API keys, hashed).
-A backend (:mod:`gateway.store.sqlite`, :mod:`gateway.store.postgres`, and the in-memory
-fake :mod:`gateway.store.memory`) implements all three as one :class:`Store`.
+signed), :class:`AnchorStore` (where each checkpoint stands on the anchor chain, and the
+attestation documents that admitted each signing key) and :class:`TenantStore` (API keys,
+hashed). A backend (:mod:`gateway.store.sqlite`, :mod:`gateway.store.postgres`, and the
+in-memory fake :mod:`gateway.store.memory`) implements all four as one :class:`Store`.
 
 ``put_*`` returns only once the data is durable (committed); stores batch concurrent
 writes into one commit so that durability does not serialise the gateway.
@@ -12,8 +13,8 @@ writes into one commit so that durability does not serialise the gateway.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from transcript.checkpoint import SignedCheckpoint
@@ -108,6 +109,64 @@ class StoredCheckpoint:
         return self.checkpoint.checkpoint.signer
 
 
+AnchorState = Literal[
+    "submitted",  # a transaction was signed (its hash recorded before it was sent)
+    "confirmed",  # mined: the anchor holds the checkpoint (block, index)
+    "waiting",  # refused for now (signer not registered yet, an earlier range missing)
+    "rejected",  # refused for good (revoked signer, forged or conflicting checkpoint)
+]
+#: States a record can hold; a checkpoint without a record is ``pending``.
+ANCHOR_STATES: tuple[AnchorState, ...] = ("submitted", "confirmed", "waiting", "rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorRecord:
+    """Where one checkpoint stands at one anchor contract (``docs/transparency.md``)."""
+
+    contract: str
+    signer: str
+    first_seq: int
+    last_seq: int
+    checkpoint_hash: str
+    state: AnchorState
+    updated_ms: int
+    tx_hash: str | None = None
+    nonce: int | None = None
+    block_number: int | None = None
+    index: int | None = None
+    gas_used: int | None = None
+    chain_id: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorSummary:
+    """One signer's checkpoints at one contract, counted by state (``pending``: no record)."""
+
+    signer: str
+    counts: Mapping[str, int]
+    checkpointed_to_seq: int
+    confirmed_to_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationRecord:
+    """The attestation document whose verification first admitted a signing key.
+
+    ``document`` is the enclave's ``GET /v1/attestation`` answer exactly as received; it is
+    what ``veritee anchor register`` registers (its evidence's hash) and what audit bundles
+    ship, so a compliance team can verify the key's binding offline.
+    """
+
+    signer: str
+    enclave: str
+    document: bytes
+    platform: str
+    keyset_sha256: str
+    verified_at_ms: int
+    measurements: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     """One tenant API key. Only the key's sha256 is stored (see ``docs/gateway.md``).
@@ -162,6 +221,12 @@ class ReceiptStore(Protocol):
         """Advance the cursor (never moves it back)."""
         ...
 
+    async def receipts_by_seq(
+        self, signer: str, first_seq: int, last_seq: int
+    ) -> list[StoredReceipt]:
+        """``signer``'s receipts with ``first_seq <= seq <= last_seq``, in (seq, id) order."""
+        ...
+
 
 class CheckpointStore(Protocol):
     """Checkpoints per signer, for the anchoring work: a clean seam, nothing else."""
@@ -178,7 +243,44 @@ class CheckpointStore(Protocol):
 
     async def latest_checkpoint(self, signer: str) -> StoredCheckpoint | None: ...
 
+    async def checkpoint_covering(self, signer: str, seq: int) -> StoredCheckpoint | None:
+        """The stored checkpoint of ``signer`` whose range holds ``seq``, if any."""
+        ...
+
     async def checkpoint_signers(self) -> list[str]: ...
+
+
+class AnchorStore(Protocol):
+    """The publisher's state per checkpoint and contract, and the admitting evidence."""
+
+    async def put_anchor_record(self, record: AnchorRecord) -> None:
+        """Insert or replace (durably) the record of ``(contract, signer, first_seq)``.
+
+        A ``confirmed`` record is final: only another ``confirmed`` one replaces it.
+        """
+        ...
+
+    async def anchor_record(
+        self, contract: str, signer: str, first_seq: int
+    ) -> AnchorRecord | None: ...
+
+    async def anchor_records(
+        self, contract: str, signer: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AnchorRecord]:
+        """Records with ``first_seq > after_seq``, in seq order."""
+        ...
+
+    async def anchor_summary(self, contract: str) -> list[AnchorSummary]:
+        """Per signer with checkpoints: how many are in each state, by signer."""
+        ...
+
+    async def put_attestation(self, record: AttestationRecord) -> None:
+        """Store durably; the first record of a signer is kept."""
+        ...
+
+    async def attestation(self, signer: str) -> AttestationRecord | None: ...
+
+    async def attestations(self) -> list[AttestationRecord]: ...
 
 
 class TenantStore(Protocol):
@@ -193,8 +295,8 @@ class TenantStore(Protocol):
         ...
 
 
-class Store(ReceiptStore, CheckpointStore, TenantStore, Protocol):
-    """One backend holding all three; ``open`` creates the schema if needed."""
+class Store(ReceiptStore, CheckpointStore, AnchorStore, TenantStore, Protocol):
+    """One backend holding all four; ``open`` creates the schema if needed."""
 
     async def open(self) -> None: ...
 

@@ -7,7 +7,16 @@ import time
 from collections.abc import Callable, Sequence
 
 from gateway.errors import StoreError
-from gateway.store.base import ApiKeyRecord, ReceiptQuery, StoredCheckpoint, StoredReceipt
+from gateway.store.base import (
+    AnchorRecord,
+    AnchorSummary,
+    ApiKeyRecord,
+    AttestationRecord,
+    ReceiptQuery,
+    StoredCheckpoint,
+    StoredReceipt,
+)
+from gateway.store.sql import summary
 from transcript.checkpoint import SignedCheckpoint
 
 _FILLED = ("enclave", "tenant", "key_id", "request_id")
@@ -22,6 +31,8 @@ class MemoryStore:
         self._checkpoints: dict[tuple[str, int], StoredCheckpoint] = {}
         self._keys: dict[str, ApiKeyRecord] = {}
         self._cursors: dict[str, int] = {}
+        self._anchors: dict[tuple[str, str, int], AnchorRecord] = {}
+        self._attestations: dict[str, AttestationRecord] = {}
 
     async def open(self) -> None:
         return None
@@ -81,6 +92,16 @@ class MemoryStore:
     async def set_sync_cursor(self, signer: str, seq: int) -> None:
         self._cursors[signer] = max(seq, self._cursors.get(signer, 0))
 
+    async def receipts_by_seq(
+        self, signer: str, first_seq: int, last_seq: int
+    ) -> list[StoredReceipt]:
+        found = [
+            r
+            for r in self.receipts.values()
+            if r.signer == signer and r.seq is not None and first_seq <= r.seq <= last_seq
+        ]
+        return sorted(found, key=lambda r: (r.seq or 0, r.id))
+
     async def put_checkpoints(self, enclave: str, checkpoints: Sequence[SignedCheckpoint]) -> None:
         now = self._clock_ms()
         for c in checkpoints:
@@ -100,8 +121,55 @@ class MemoryStore:
         found = await self.checkpoints(signer, limit=len(self._checkpoints))
         return found[-1] if found else None
 
+    async def checkpoint_covering(self, signer: str, seq: int) -> StoredCheckpoint | None:
+        found = [c for (s, first), c in self._checkpoints.items() if s == signer and first <= seq]
+        if not found:
+            return None
+        latest = max(found, key=lambda c: c.checkpoint.checkpoint.first_seq)
+        return latest if latest.checkpoint.checkpoint.last_seq >= seq else None
+
     async def checkpoint_signers(self) -> list[str]:
         return sorted({s for s, _ in self._checkpoints})
+
+    async def put_anchor_record(self, record: AnchorRecord) -> None:
+        key = (record.contract, record.signer, record.first_seq)
+        old = self._anchors.get(key)
+        if old is None or old.state != "confirmed" or record.state == "confirmed":
+            self._anchors[key] = record
+
+    async def anchor_record(
+        self, contract: str, signer: str, first_seq: int
+    ) -> AnchorRecord | None:
+        return self._anchors.get((contract, signer, first_seq))
+
+    async def anchor_records(
+        self, contract: str, signer: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AnchorRecord]:
+        found = sorted(
+            (r for (c, s, first), r in self._anchors.items()
+             if c == contract and s == signer and first > after_seq),
+            key=lambda r: r.first_seq,
+        )  # fmt: skip
+        return found[:limit]
+
+    async def anchor_summary(self, contract: str) -> list[AnchorSummary]:
+        by_signer: dict[str, dict[str, tuple[int, int]]] = {}
+        for (signer, first), stored in sorted(self._checkpoints.items()):
+            record = self._anchors.get((contract, signer, first))
+            state = record.state if record else "pending"
+            count, last = by_signer.setdefault(signer, {}).get(state, (0, 0))
+            last_seq = stored.checkpoint.checkpoint.last_seq
+            by_signer[signer][state] = (count + 1, max(last, last_seq))
+        return [summary(signer, states) for signer, states in sorted(by_signer.items())]
+
+    async def put_attestation(self, record: AttestationRecord) -> None:
+        self._attestations.setdefault(record.signer, record)
+
+    async def attestation(self, signer: str) -> AttestationRecord | None:
+        return self._attestations.get(signer)
+
+    async def attestations(self) -> list[AttestationRecord]:
+        return sorted(self._attestations.values(), key=lambda a: (a.verified_at_ms, a.signer))
 
     async def add_key(self, record: ApiKeyRecord) -> None:
         if record.key_id in self._keys or any(

@@ -14,15 +14,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.errors import StoreError
-from gateway.store.base import ApiKeyRecord, ReceiptQuery, StoredCheckpoint, StoredReceipt
+from gateway.store.base import (
+    AnchorRecord,
+    AnchorSummary,
+    ApiKeyRecord,
+    AttestationRecord,
+    ReceiptQuery,
+    StoredCheckpoint,
+    StoredReceipt,
+)
 from gateway.store.sql import (
     POSTGRES,
+    anchor_from_row,
+    anchor_row,
+    attestation_from_row,
+    attestation_row,
     checkpoint_from_row,
     checkpoint_row,
+    covering,
     key_from_row,
     key_row,
     receipt_from_row,
     receipt_row,
+    summaries_from_rows,
 )
 from transcript.checkpoint import SignedCheckpoint
 
@@ -143,6 +157,12 @@ class PostgresStore:
         await self._queue.put((job, future))
         return await future
 
+    async def _execute(self, sql: str, row: Sequence[Any]) -> None:
+        async def job(conn: AsyncConnection[Any]) -> None:
+            await conn.execute(sql, row)
+
+        await self._write(job)
+
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         if self._pool is None:
             raise StoreError("the store is not open")
@@ -191,10 +211,13 @@ class PostgresStore:
         return int(rows[0][0]) if rows else 0
 
     async def set_sync_cursor(self, signer: str, seq: int) -> None:
-        async def job(conn: AsyncConnection[Any]) -> None:
-            await conn.execute(POSTGRES.advance_cursor(), (signer, seq))
+        await self._execute(POSTGRES.advance_cursor(), (signer, seq))
 
-        await self._write(job)
+    async def receipts_by_seq(
+        self, signer: str, first_seq: int, last_seq: int
+    ) -> list[StoredReceipt]:
+        rows = await self._fetch(POSTGRES.select_receipts_by_seq(), (signer, first_seq, last_seq))
+        return [receipt_from_row(r) for r in rows]
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -219,19 +242,49 @@ class PostgresStore:
         rows = await self._fetch(sql, (signer,))
         return checkpoint_from_row(rows[0]) if rows else None
 
+    async def checkpoint_covering(self, signer: str, seq: int) -> StoredCheckpoint | None:
+        rows = await self._fetch(POSTGRES.select_checkpoint_covering(), (signer, seq))
+        return covering(rows[0] if rows else None, seq)
+
     async def checkpoint_signers(self) -> list[str]:
         rows = await self._fetch("SELECT DISTINCT signer FROM checkpoints ORDER BY signer", ())
         return [r[0] for r in rows]
 
+    # -- anchoring -----------------------------------------------------------------------
+
+    async def put_anchor_record(self, record: AnchorRecord) -> None:
+        await self._execute(POSTGRES.upsert_anchor(), anchor_row(record))
+
+    async def anchor_record(
+        self, contract: str, signer: str, first_seq: int
+    ) -> AnchorRecord | None:
+        rows = await self._fetch(POSTGRES.select_anchor(), (contract, signer, first_seq))
+        return anchor_from_row(rows[0]) if rows else None
+
+    async def anchor_records(
+        self, contract: str, signer: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AnchorRecord]:
+        rows = await self._fetch(POSTGRES.select_anchors(), (contract, signer, after_seq, limit))
+        return [anchor_from_row(r) for r in rows]
+
+    async def anchor_summary(self, contract: str) -> list[AnchorSummary]:
+        return summaries_from_rows(await self._fetch(POSTGRES.anchor_summary(), (contract,)))
+
+    async def put_attestation(self, record: AttestationRecord) -> None:
+        await self._execute(POSTGRES.insert_attestation(), attestation_row(record))
+
+    async def attestation(self, signer: str) -> AttestationRecord | None:
+        rows = await self._fetch(POSTGRES.select_attestations(one=True), (signer,))
+        return attestation_from_row(rows[0]) if rows else None
+
+    async def attestations(self) -> list[AttestationRecord]:
+        rows = await self._fetch(POSTGRES.select_attestations(one=False), ())
+        return [attestation_from_row(r) for r in rows]
+
     # -- tenants -------------------------------------------------------------------------
 
     async def add_key(self, record: ApiKeyRecord) -> None:
-        row = key_row(record)
-
-        async def job(conn: AsyncConnection[Any]) -> None:
-            await conn.execute(POSTGRES.insert_key(), row)
-
-        await self._write(job)
+        await self._execute(POSTGRES.insert_key(), key_row(record))
 
     async def find_key(self, key_sha256: str) -> ApiKeyRecord | None:
         sql = POSTGRES.select_key()

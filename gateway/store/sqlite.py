@@ -28,15 +28,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.errors import StoreError
-from gateway.store.base import ApiKeyRecord, ReceiptQuery, StoredCheckpoint, StoredReceipt
+from gateway.store.base import (
+    AnchorRecord,
+    AnchorSummary,
+    ApiKeyRecord,
+    AttestationRecord,
+    ReceiptQuery,
+    StoredCheckpoint,
+    StoredReceipt,
+)
 from gateway.store.sql import (
     SQLITE,
+    anchor_from_row,
+    anchor_row,
+    attestation_from_row,
+    attestation_row,
     checkpoint_from_row,
     checkpoint_row,
+    covering,
     key_from_row,
     key_row,
     receipt_from_row,
     receipt_row,
+    summaries_from_rows,
 )
 from transcript.checkpoint import SignedCheckpoint
 
@@ -260,6 +274,13 @@ class SqliteStore:
     async def set_sync_cursor(self, signer: str, seq: int) -> None:
         await self._write(lambda c: _run_many(c, SQLITE.advance_cursor(), [(signer, seq)]))
 
+    async def receipts_by_seq(
+        self, signer: str, first_seq: int, last_seq: int
+    ) -> list[StoredReceipt]:
+        sql = SQLITE.select_receipts_by_seq()
+        rows = await self._read(lambda c: c.execute(sql, (signer, first_seq, last_seq)).fetchall())
+        return [receipt_from_row(r) for r in rows]
+
     # -- checkpoints ---------------------------------------------------------------------
 
     async def put_checkpoints(self, enclave: str, checkpoints: Sequence[SignedCheckpoint]) -> None:
@@ -279,10 +300,55 @@ class SqliteStore:
         rows = await self._read(lambda c: c.execute(sql, (signer,)).fetchall())
         return checkpoint_from_row(rows[0]) if rows else None
 
+    async def checkpoint_covering(self, signer: str, seq: int) -> StoredCheckpoint | None:
+        sql = SQLITE.select_checkpoint_covering()
+        row = await self._read(lambda c: c.execute(sql, (signer, seq)).fetchone())
+        return covering(row, seq)
+
     async def checkpoint_signers(self) -> list[str]:
         sql = "SELECT DISTINCT signer FROM checkpoints ORDER BY signer"
         rows = await self._read(lambda c: c.execute(sql).fetchall())
         return [r[0] for r in rows]
+
+    # -- anchoring -----------------------------------------------------------------------
+
+    async def put_anchor_record(self, record: AnchorRecord) -> None:
+        row = anchor_row(record)
+        await self._write(lambda c: _run_many(c, SQLITE.upsert_anchor(), [row]))
+
+    async def anchor_record(
+        self, contract: str, signer: str, first_seq: int
+    ) -> AnchorRecord | None:
+        sql = SQLITE.select_anchor()
+        row = await self._read(lambda c: c.execute(sql, (contract, signer, first_seq)).fetchone())
+        return anchor_from_row(row) if row else None
+
+    async def anchor_records(
+        self, contract: str, signer: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AnchorRecord]:
+        sql = SQLITE.select_anchors()
+        params = (contract, signer, after_seq, limit)
+        rows = await self._read(lambda c: c.execute(sql, params).fetchall())
+        return [anchor_from_row(r) for r in rows]
+
+    async def anchor_summary(self, contract: str) -> list[AnchorSummary]:
+        sql = SQLITE.anchor_summary()
+        rows = await self._read(lambda c: c.execute(sql, (contract,)).fetchall())
+        return summaries_from_rows(rows)
+
+    async def put_attestation(self, record: AttestationRecord) -> None:
+        row = attestation_row(record)
+        await self._write(lambda c: _run_many(c, SQLITE.insert_attestation(), [row]))
+
+    async def attestation(self, signer: str) -> AttestationRecord | None:
+        sql = SQLITE.select_attestations(one=True)
+        row = await self._read(lambda c: c.execute(sql, (signer,)).fetchone())
+        return attestation_from_row(row) if row else None
+
+    async def attestations(self) -> list[AttestationRecord]:
+        sql = SQLITE.select_attestations(one=False)
+        rows = await self._read(lambda c: c.execute(sql).fetchall())
+        return [attestation_from_row(r) for r in rows]
 
     # -- tenants -------------------------------------------------------------------------
 

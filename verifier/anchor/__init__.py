@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         InclusionInvalid,
         MalformedInclusionProof,
     )
+    from verifier.anchor.history import AnchoredEntry, AnchoredHistory, anchored_history
     from verifier.anchor.inclusion import AnchoredInclusion, verify_anchored_inclusion
     from verifier.anchor.measurement import measurement_id
     from verifier.anchor.proof import InclusionProof
@@ -58,6 +59,9 @@ _WHERE = {
     "ContractRejected": "errors",
     "InclusionInvalid": "errors",
     "MalformedInclusionProof": "errors",
+    "AnchoredEntry": "history",
+    "AnchoredHistory": "history",
+    "anchored_history": "history",
     "AnchoredInclusion": "inclusion",
     "verify_anchored_inclusion": "inclusion",
     "measurement_id": "measurement",
@@ -79,6 +83,8 @@ __all__ = [
     "EMBEDDED",
     "AnchorClient",
     "AnchoredCheckpoint",
+    "AnchoredEntry",
+    "AnchoredHistory",
     "AnchoredInclusion",
     "Anchoring",
     "Anvil",
@@ -95,6 +101,7 @@ __all__ = [
     "RetryPolicy",
     "Sent",
     "TransactionSender",
+    "anchored_history",
     "connect",
     "deploy",
     "find_anvil",

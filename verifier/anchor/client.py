@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hexbytes import HexBytes
+from web3.logs import DISCARD
 
 from transcript.checkpoint import SignedCheckpoint
 from verifier.anchor.bound import ContractClient
 from verifier.anchor.records import AnchoredCheckpoint, Anchoring, ChainHead
 from verifier.anchor.rpc import retrying
+
+if TYPE_CHECKING:
+    from verifier.anchor.tx import OnSigned
 
 EVENT = "CheckpointAnchored"
 
@@ -28,9 +34,41 @@ class AnchorClient(ContractClient):
         :class:`~verifier.anchor.errors.ContractRejected` naming its error, raised before
         anything is sent.
         """
+        return self.confirm(signed, self.send(signed))
+
+    def send(self, signed: SignedCheckpoint, *, on_signed: OnSigned | None = None) -> bytes:
+        """The first half of :meth:`submit`: estimate (the contract's checks), sign and send.
+
+        Returns the transaction hash without waiting for it to be mined. ``on_signed`` is
+        :meth:`TransactionSender.send`'s hook: a publisher records the hash there before
+        the transaction leaves, so a crash never loses track of one.
+        """
+        if self._c.sender is None:
+            raise ValueError("this TranscriptAnchor client is read-only: give it a sender")
+        return self._c.sender.send(
+            contract=self.NAME, to=self.address, data=self._calldata(signed), on_signed=on_signed
+        )
+
+    def confirm(self, signed: SignedCheckpoint, tx_hash: bytes) -> Anchoring:
+        """The second half of :meth:`submit`: wait for ``tx_hash`` and read its anchoring."""
+        if self._c.sender is None:
+            raise ValueError("this TranscriptAnchor client is read-only: give it a sender")
+        sent = self._c.sender.wait(self.NAME, tx_hash)
+        events = self._c.contract.events[EVENT]().process_receipt(sent.receipt, errors=DISCARD)
+        for event in events:
+            if event["address"] == self.address and bytes(event["args"]["digest"]) == signed.hash:
+                return Anchoring(
+                    index=int(event["args"]["index"]),
+                    digest=signed.hash,
+                    tx_hash=sent.tx_hash,
+                    block_number=sent.block_number,
+                    gas_used=sent.gas_used,
+                )
+        raise ValueError(f"transaction 0x{tx_hash.hex()} did not anchor this checkpoint")
+
+    def _calldata(self, signed: SignedCheckpoint) -> bytes:
         cp = signed.checkpoint
-        sent = self._c.write(
-            "submitCheckpoint",
+        args: list[Any] = [
             cp.signer,
             cp.first_seq,
             cp.last_seq,
@@ -39,15 +77,9 @@ class AnchorClient(ContractClient):
             cp.keyset,
             cp.time_ms,
             signed.signature,
-        )
-        (event,) = self._c.contract.events[EVENT]().process_receipt(sent.receipt)
-        return Anchoring(
-            index=int(event["args"]["index"]),
-            digest=bytes(event["args"]["digest"]),
-            tx_hash=sent.tx_hash,
-            block_number=sent.block_number,
-            gas_used=sent.gas_used,
-        )
+        ]
+        data = self._c.contract.encode_abi("submitCheckpoint", args=args)
+        return bytes.fromhex(data[2:])
 
     def find(self, signed: SignedCheckpoint) -> Anchoring | None:
         """The anchoring of exactly ``signed``, if it is on chain (None otherwise).

@@ -44,6 +44,8 @@ from verifier.anchor.rpc import RetryPolicy, retrying
 GAS_MARGIN_PERCENT = 20
 DEFAULT_TIP_WEI = 1_000_000_000
 T = TypeVar("T")
+#: Called with ``(tx_hash, nonce)`` of a signed transaction just before it is sent.
+OnSigned = Callable[[bytes, int], None]
 #: How nodes say a nonce is taken (geth/anvil, then eth-tester's ValidationError).
 _NONCE_ERRORS = (
     "nonce too low",
@@ -97,13 +99,19 @@ class TransactionSender:
         """Send a call (or, with ``to=None``, a deployment) of shipped ``contract``; wait for it."""
         return self.wait(contract, self.send(contract=contract, to=to, data=data))
 
-    def send(self, *, contract: str, to: str | None, data: bytes) -> bytes:
+    def send(
+        self, *, contract: str, to: str | None, data: bytes, on_signed: OnSigned | None = None
+    ) -> bytes:
         """Estimate, price, sign and send; return the transaction hash without waiting.
 
         Several sends in a row take consecutive nonces, so a caller can have many
         transactions in flight and :meth:`wait` for each afterwards.
+
+        ``on_signed(tx_hash, nonce)`` runs after signing and before each attempt to send
+        (again with the new hash when a taken nonce forces a re-sign). A caller that must
+        survive a crash records the hash there, durably: if it raises, nothing is sent.
         """
-        return self._send(contract, to, data)
+        return self._send(contract, to, data, on_signed)
 
     def wait(self, contract: str, tx_hash: bytes) -> Sent:
         """Wait for ``tx_hash`` to be mined; decode a revert into :class:`ContractRejected`."""
@@ -132,7 +140,9 @@ class TransactionSender:
             receipt=receipt,
         )
 
-    def _send(self, contract: str, to: str | None, data: bytes) -> bytes:
+    def _send(
+        self, contract: str, to: str | None, data: bytes, on_signed: OnSigned | None = None
+    ) -> bytes:
         call: dict[str, Any] = {"from": self.address, "data": data, "value": 0}
         if to is not None:
             call["to"] = to
@@ -143,6 +153,8 @@ class TransactionSender:
                 tx["nonce"] = self._next_nonce()
                 signed = self.account.sign_transaction(tx)
                 raw = bytes(signed.raw_transaction)
+                if on_signed is not None:
+                    on_signed(bytes(signed.hash), int(tx["nonce"]))
                 try:
                     self._send_raw(raw)
                 except ChainUnavailable:

@@ -15,7 +15,7 @@ from veritee.cli.exitcodes import BAD_INPUT, guarded
 
 # Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers.
 SUBCOMMANDS: tuple[str, ...] = (
-    "attest", "demo", "enclave", "gateway", "policy", "upstream_sim", "verify",
+    "anchor", "attest", "audit", "demo", "enclave", "gateway", "policy", "upstream_sim", "verify",
 )  # fmt: skip
 
 

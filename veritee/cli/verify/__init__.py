@@ -1,4 +1,4 @@
-"""``veritee verify evidence|receipts``: offline verification for compliance teams."""
+"""``veritee verify evidence|receipts|bundle``: offline verification for compliance teams."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from typing import Any
 
 from veritee.cli.common import print_json
 from veritee.cli.exitcodes import classify, describe
-from veritee.cli.verify import evidence, receipts
+from veritee.cli.verify import bundle, evidence, receipts
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("verify", help="verify evidence or receipts offline")
+    parser = sub.add_parser("verify", help="verify evidence, receipts or audit bundles offline")
     verbs = parser.add_subparsers(dest="what", metavar="WHAT")
     evidence.register(verbs)
     receipts.register(verbs)
+    bundle.register(verbs)
     parser.set_defaults(handler=lambda _args: _missing(parser))
 
 

@@ -1,0 +1,1 @@
+"""Audit bundles from the gateway's store (:mod:`gateway.audit.export`)."""
