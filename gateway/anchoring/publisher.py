@@ -88,6 +88,8 @@ class Publisher:
         self._max = max_per_round
         self._frontier: dict[str, int] = {}  # every checkpoint with first_seq <= it is final
         self._revoked: dict[str, str] = {}
+        self._heads: dict[str, int] = {}  # each signer's anchored last seq, as last seen
+        self._blocked: dict[str, str] = {}  # why a signer's next checkpoint can never anchor
 
     @property
     def contract(self) -> str:
@@ -114,6 +116,8 @@ class Publisher:
                 pass
             except ChainUnavailable as exc:
                 result.state, result.message = "unavailable", exc.reason
+            if signer in self._blocked and result.state == "up to date":
+                result.state, result.message = "blocked", self._blocked[signer]
             report.signers[signer] = result
         return report
 
@@ -122,6 +126,7 @@ class Publisher:
     async def _signer(self, result: SignerResult) -> None:
         signer = result.signer
         head = (await self._call(self._chain.anchor.head, signer)).last_seq
+        self._heads[signer] = head
         history: list[AnchoredHistory] = []  # read at most once per round, when needed
         budget = self._max
         while budget > 0:
@@ -140,11 +145,15 @@ class Publisher:
                 cp = stored.checkpoint
                 first = cp.checkpoint.first_seq
                 record = records.get(first)
+                if record is not None and record.state == "rejected" and first == head + 1:
+                    self._blocked[signer] = f"seq {first}..{record.last_seq}: {record.error}"
                 if record is None or record.state not in FINAL:
                     record = await self._settle(result, cp, record, head, history)
                     budget -= 1
                     if record.state == "confirmed":
                         head = max(head, cp.checkpoint.last_seq)
+                        self._heads[signer] = head
+                        self._blocked.pop(signer, None)
                         if result.state == "blocked":  # that one was off the path, not this
                             result.state = "up to date"
                 if record.state not in FINAL:
@@ -282,6 +291,9 @@ class Publisher:
         and the walk goes on (a later checkpoint is judged on its own)."""
         record = self._record(cp, state, error=reason)
         await self._store.put_anchor_record(record)
+        signer, first = cp.checkpoint.signer, cp.checkpoint.first_seq
+        if state == "rejected" and first == self._heads.get(signer, 0) + 1:
+            self._blocked[signer] = f"seq {first}..{cp.checkpoint.last_seq}: {reason}"
         if log_it:
             event(log, f"checkpoint {state}", logging.WARNING, signer=cp.checkpoint.signer,
                   first_seq=cp.checkpoint.first_seq, last_seq=cp.checkpoint.last_seq,

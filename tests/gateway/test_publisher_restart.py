@@ -1,0 +1,144 @@
+"""A publisher that dies at the worst moments loses nothing and sends nothing twice.
+
+The crash is a BaseException raised from inside the chain calls (it unwinds everything, as
+a kill would leave the store), then a new publisher with a new sender (a new process, its
+nonce counter fresh from the node) runs on the same store and chain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3.types import RPCEndpoint
+
+from gateway.anchoring.publisher import Publisher
+from tests.helpers.chains import ChainEnv
+from tests.helpers.transparency import PaperEnclave, anchor_chain, fill, register, sqlite_store
+from verifier.anchor import (
+    AnchorClient,
+    Anvil,
+    RegistryClient,
+    RetryPolicy,
+    TransactionSender,
+    connect,
+    deploy,
+    funded_account,
+)
+from gateway.anchoring.chain import AnchorChain
+
+
+class Crash(BaseException):
+    """The process dies here."""
+
+
+def round_with(path: Path, chain: AnchorChain) -> Any:
+    with sqlite_store(path) as use:
+        return use(lambda store: Publisher(store=store, chain=chain).round())
+
+
+def states(path: Path, contract: str, signer: str) -> list[tuple[int, str, str | None]]:
+    with sqlite_store(path) as use:
+        found = use(lambda store: store.anchor_records(contract, signer))
+    return [(r.first_seq, r.state, r.tx_hash) for r in found]
+
+
+def setup(env: ChainEnv, path: Path, *sizes: int) -> PaperEnclave:
+    enclave = PaperEnclave().run(*sizes)
+    register(env, enclave)
+    with sqlite_store(path) as use:
+        use(lambda store: fill(store, enclave))
+    return enclave
+
+
+def test_killed_after_sending_before_the_receipt_is_stored(
+    env: ChainEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "gateway.db"
+    enclave = setup(env, db, 2, 3)
+    account = funded_account(env.w3)
+
+    def crash(self: AnchorClient, signed: Any, tx_hash: bytes) -> Any:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AnchorClient, "confirm", crash)
+        with pytest.raises(Crash):
+            round_with(db, anchor_chain(env, TransactionSender(env.w3, account)))
+    ((first, state, sent_hash),) = states(db, env.deployment.anchor, enclave.address)
+    assert (first, state) == (1, "submitted") and sent_hash is not None
+
+    report = round_with(db, anchor_chain(env, TransactionSender(env.w3, account)))
+    result = report.signers[enclave.address]
+    assert (result.learned, result.anchored) == (1, [3])
+    after = states(db, env.deployment.anchor, enclave.address)
+    assert after[0] == (1, "confirmed", sent_hash)  # the very transaction sent before the crash
+    assert [s for _, s, _ in after] == ["confirmed", "confirmed"]
+    assert env.w3.eth.get_transaction_count(account.address) == 2  # one per checkpoint
+
+
+def test_killed_after_storing_the_hash_before_sending(
+    env: ChainEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "gateway.db"
+    enclave = setup(env, db, 4)
+    account = funded_account(env.w3)
+
+    def crash(self: TransactionSender, raw: bytes) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TransactionSender, "_send_raw", crash)
+        with pytest.raises(Crash):
+            round_with(db, anchor_chain(env, TransactionSender(env.w3, account)))
+    ((_, state, _),) = states(db, env.deployment.anchor, enclave.address)
+    assert state == "submitted"
+    assert env.w3.eth.get_transaction_count(account.address) == 0
+
+    report = round_with(db, anchor_chain(env, TransactionSender(env.w3, account)))
+    assert report.signers[enclave.address].anchored == [1]
+    ((_, state, _),) = states(db, env.deployment.anchor, enclave.address)
+    assert state == "confirmed"
+    assert env.w3.eth.get_transaction_count(account.address) == 1  # sent once, after all
+
+
+def test_a_transaction_still_in_the_mempool_is_waited_for_not_sent_again(tmp_path: Path) -> None:
+    """On a real node that stops mining: the transaction sits in the mempool across a
+    restart; the new publisher finds it there and only waits."""
+    db = tmp_path / "gateway.db"
+    with Anvil() as node:
+        w3 = connect(node.url)
+        owner = TransactionSender(w3, funded_account(w3))
+        deployment = deploy(owner)
+        enclave = PaperEnclave().run(3)
+        RegistryClient(w3, deployment.registry, sender=owner).register(
+            enclave.address, measurement=b"\x01" * 32, evidence_hash=b"\x02" * 32
+        )
+        with sqlite_store(db) as use:
+            use(lambda store: fill(store, enclave))
+        account = funded_account(w3)
+        impatient = RetryPolicy(receipt_timeout_s=0.5)
+
+        def chain() -> AnchorChain:
+            sender = TransactionSender(w3, account, policy=impatient)
+            return AnchorChain(
+                w3, sender, AnchorClient(w3, deployment.anchor, sender=sender),
+                RegistryClient(w3, deployment.registry, sender=sender), node.chain_id, 0,
+            )  # fmt: skip
+
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+        first = round_with(db, chain()).signers[enclave.address]
+        assert first.state == "in flight" and "was not mined" in (first.message or "")
+        ((_, state, pending_hash),) = states(db, deployment.anchor, enclave.address)
+        assert state == "submitted"
+
+        second = round_with(db, chain()).signers[enclave.address]  # a restart, still unmined
+        assert second.state == "in flight" and (pending_hash or "") in (second.message or "")
+        assert w3.eth.get_transaction_count(account.address, "pending") == 1
+
+        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        third = round_with(db, chain()).signers[enclave.address]
+        assert third.learned == 1 and third.anchored == []
+        assert states(db, deployment.anchor, enclave.address) == [(1, "confirmed", pending_hash)]
+        assert w3.eth.get_transaction_count(account.address) == 1
