@@ -34,9 +34,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-## The main job: the full local stack on embedded defaults.
-demo: $(VENV)/.installed-demo
-	$(BIN)/veritee demo
+## The main job: the full local stack on embedded defaults (CHAIN=anvil anchors on a real
+## local node instead of the embedded chain; npm installs it).
+CHAIN ?= embedded
+demo: $(VENV)/.installed-demo $(if $(filter anvil,$(CHAIN)),node_modules/.installed)
+	$(BIN)/veritee demo --chain $(CHAIN)
 
 ## The tests: linter, type checker, import boundaries, then the suite.
 test: lint typecheck unit

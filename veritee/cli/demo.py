@@ -25,7 +25,23 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--once", action="store_true", help="exit after the demo requests")
     parser.add_argument("--enclaves", type=int, default=2, choices=range(1, 9), metavar="N")
+    parser.add_argument(
+        "--chain",
+        choices=("embedded", "anvil"),
+        default="embedded",
+        help="anchor on the embedded chain (default) or a local anvil (npm ci installs it)",
+    )
     parser.set_defaults(handler=_demo)
+
+
+def _publish_forever(stack: Any, interval: float = 3.0) -> None:
+    """Keep registering and anchoring while the demo runs (one round every ``interval``)."""
+    stop = threading.Event()
+    while not stop.wait(interval):
+        try:
+            stack.chain.publish(stack.settings)
+        except Exception as exc:  # noqa: BLE001 - the demo keeps serving; say what happened
+            print(f"anchoring round failed: {exc}", file=sys.stderr)
 
 
 def _say(text: str) -> None:
@@ -43,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
         return BAD_INPUT
     with tempfile.TemporaryDirectory(prefix="veritee-demo-") as tmp:
         _say(f"Starting the upstream simulator, {args.enclaves} enclaves and the gateway...")
-        with demo_stack(Path(tmp), enclaves=args.enclaves) as stack:
+        with demo_stack(Path(tmp), enclaves=args.enclaves, chain=args.chain) as stack:
             _say(f"Gateway at {stack.gateway_url}; enclaves admitted after verification: "
                  f"{', '.join(stack.enclaves)}.")  # fmt: skip
             try:
@@ -54,6 +70,8 @@ def _demo(args: argparse.Namespace) -> int:
             _say(f"All {checked} receipts verified against keys this client attested itself.")
             if args.once:
                 return OK
+            publishing = threading.Thread(target=_publish_forever, args=(stack,), daemon=True)
+            publishing.start()
             _say("")
             _say("The stack keeps running; try it (Ctrl-C to stop):")
             _say(f"  curl {stack.gateway_url}/v1/chat/completions -H 'authorization: Bearer "
@@ -62,6 +80,8 @@ def _demo(args: argparse.Namespace) -> int:
             _say(
                 f"  curl {stack.gateway_url}/v1/enclaves -H 'authorization: Bearer {stack.api_key}'"
             )
+            _say(f"  curl {stack.gateway_url}/v1/receipts/RECEIPT_ID/proof -H "
+                 f"'authorization: Bearer {stack.api_key}'   (anchored every few seconds)")  # fmt: skip
             try:
                 threading.Event().wait()
             except KeyboardInterrupt:

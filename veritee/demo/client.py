@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from openai.types.chat import ChatCompletionFunctionToolParam
 from attestation.document import AttestationDocument
 from transcript.keys import PublicKeyVerifier
 from transcript.receipt import Receipt, parse_receipt, parse_receipt_header
+from verifier.anchor import InclusionProof, verify_anchored_inclusion
 from verifier.evidence import verify_attestation
 from verifier.policy import Policy
 from verifier.trust import TrustedRoots
@@ -109,9 +111,9 @@ def run(stack: DemoStack, say: Say) -> int:
     raw = client.chat.completions.with_raw_response.create(
         model=MODEL, messages=[{"role": "user", "content": "What does veritee sign?"}]
     )
-    receipt = parse_receipt_header(raw.headers["veritee-receipt"])
-    signer = checker.check(receipt, sent=raw.http_request.content, received=raw.content)
-    _show(say, "answer", receipt, signer, raw.parse().choices[0].message.content or "")
+    first = parse_receipt_header(raw.headers["veritee-receipt"])
+    signer = checker.check(first, sent=raw.http_request.content, received=raw.content)
+    _show(say, "answer", first, signer, raw.parse().choices[0].message.content or "")
 
     raw = client.chat.completions.with_raw_response.create(
         model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=TOOLS,
@@ -145,4 +147,47 @@ def run(stack: DemoStack, say: Say) -> int:
     say(
         f"The gateway's store holds {len(stored['data'])} receipts for this tenant ({', '.join(verdicts)})."
     )
+    names = {address: a.name for address, a in checker.by_address.items()}
+    prove_inclusion(stack, first, headers, say, names=names)
     return checker.checked
+
+
+def prove_inclusion(
+    stack: DemoStack,
+    receipt: Receipt,
+    headers: dict[str, str],
+    say: Say,
+    *,
+    names: dict[str, str],
+    within: float = 60.0,
+) -> None:
+    """Anchor the first receipt's checkpoint, fetch its proof from the gateway, and check it
+    against the chain (registering the enclaves first, as their operator would)."""
+    chain = stack.chain
+    deployment = chain.deployment
+    say(f"Anchoring on {chain.description}:")
+    say(f"  contracts: EnclaveRegistry {deployment.registry}, TranscriptAnchor {deployment.anchor}")
+    url = f"{stack.gateway_url}/v1/receipts/{receipt.id}/proof"
+    deadline = time.monotonic() + within
+    while True:
+        answer = httpx.get(url, headers=headers, timeout=10).json()
+        if answer.get("anchored"):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"receipt {receipt.id} was not anchored: {answer}")
+        if answer.get("state") == "not_checkpointed":
+            time.sleep(0.2)  # the enclave cuts a checkpoint every second; the gateway syncs
+            continue
+        chain.publish(stack.settings)
+    registered = ", ".join(f"{names.get(a, a)} ({a})" for a in chain.registered)
+    say(f"  registered after their stored evidence verified again: {registered}")
+    proof = InclusionProof.from_dict(answer["proof"])
+    with chain.lock:
+        result = verify_anchored_inclusion(chain.w3, anchor=deployment.anchor, proof=proof)
+    cp = proof.checkpoint.checkpoint
+    say(f"  receipt {receipt.id[:16]}... (seq {proof.seq}) is leaf {proof.leaf_index} of "
+        f"checkpoint seq {cp.first_seq}..{cp.last_seq}, anchored in tx 0x{result.tx_hash.hex()[:16]}... "
+        f"(block {result.block_number})")  # fmt: skip
+    say("  its inclusion proof verified against the chain:")
+    for check in result.checks:
+        say(f"    ok {check.name}: {check.detail}")

@@ -4,7 +4,9 @@
 - ``enclaves`` enclaves, each with a fresh signing key, attesting with simulated SEV-SNP
   evidence signed by AMD-like roots made in the demo's directory;
 - one gateway that trusts exactly those roots and a policy pinning the simulated
-  measurement, with a SQLite store and one tenant key.
+  measurement, with a SQLite store and one tenant key;
+- a chain (embedded eth-tester, or anvil) with the anchor contracts deployed, whose
+  address the gateway names in its proofs (:mod:`veritee.demo.anchoring`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from enclave.server import BackgroundServer
 from enclave.settings import settings_from_dict as enclave_settings
 from gateway.app import create_app as create_gateway
 from gateway.config import settings_from_dict as gateway_settings
+from gateway.settings import Settings
 from gateway.store import ApiKeyRecord, open_store
 from gateway.tenants.keys import generate_key, generate_key_id, hash_key
+from veritee.demo.anchoring import ChainKind, DemoChain, start_chain
 from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
 
 MEASUREMENT = "5e" * 48  # what the simulated guests claim, and what the policy pins
@@ -39,6 +43,8 @@ class DemoStack:
     api_key: str
     roots: Path  # the simulated AMD roots: what a client must be given to trust the evidence
     policy: Path
+    chain: DemoChain
+    settings: Settings  # the gateway's
     enclaves: list[str] = field(default_factory=list)
     sim: ThreadedSim | None = None
 
@@ -53,7 +59,7 @@ def _enclave(sim: ThreadedSim, provider: SimulatedSnpProvider) -> BackgroundServ
             "identity": {"image_digest": DIGEST},
             "attestation": {"provider": "simulated-sev-snp", "state_dir": str(provider.roots_dir)},
             "upstream": {"ca_bundle": str(sim.endpoint.ca_path)},
-            "receipts": {"checkpoint_every_receipts": 4, "checkpoint_every_seconds": 5},
+            "receipts": {"checkpoint_every_receipts": 4, "checkpoint_every_seconds": 1},
             "upstreams": [
                 {
                     "name": "simulated-openai",
@@ -92,9 +98,12 @@ def _wait_admitted(url: str, key: str, count: int, within: float = 60.0) -> None
 
 
 @contextmanager
-def demo_stack(directory: Path, *, enclaves: int = 2) -> Iterator[DemoStack]:
+def demo_stack(
+    directory: Path, *, enclaves: int = 2, chain: ChainKind = "embedded"
+) -> Iterator[DemoStack]:
     """Start everything; stop everything on exit."""
     with ExitStack() as running:
+        anchoring = start_chain(chain, running)
         sim = running.enter_context(
             start_in_thread(SimSettings(seed="veritee-demo"), tls=self_signed(directory / "tls"))
         )
@@ -117,10 +126,11 @@ def demo_stack(directory: Path, *, enclaves: int = 2) -> Iterator[DemoStack]:
             {
                 "enclaves": config_enclaves,
                 "attestation": {"policy": str(policy), "roots": [str(roots)]},
-                "store": {"url": store_url, "sync_seconds": 1.0},
+                "store": {"url": store_url, "sync_seconds": 0.5},
                 "server": {"request_log": False},
+                "anchor": {"contract": anchoring.deployment.anchor},
             }
         )
         gateway = running.enter_context(BackgroundServer(create_gateway(settings)))
         _wait_admitted(gateway.url, key, enclaves)
-        yield DemoStack(gateway.url, key, roots, policy, names, sim)
+        yield DemoStack(gateway.url, key, roots, policy, anchoring, settings, names, sim)
