@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
-
 from gateway.anchoring.publisher import Publisher, RoundReport
 from gateway.store.base import AnchorRecord
 from tests.helpers.chains import ChainEnv
@@ -54,7 +52,9 @@ def test_checkpoints_are_anchored_in_order_exactly_once(env: ChainEnv, tmp_path:
     assert all(r.tx_hash and r.block_number and r.gas_used for r in stored)
     sent = env.w3.eth.get_transaction_count(sender.address)
     again = publish(db, env, sender=sender)  # nothing new: nothing sent
-    assert again.signers[a.address].anchored == [] and again.signers[a.address].state == "up to date"
+    assert (
+        again.signers[a.address].anchored == [] and again.signers[a.address].state == "up to date"
+    )
     assert env.w3.eth.get_transaction_count(sender.address) == sent == 4
 
 
@@ -83,7 +83,9 @@ def test_an_unregistered_signer_waits_and_is_anchored_once_registered(
     put(db, forged)
     result = publish(db, env).signers[forged.address]
     assert result.state == "waiting" and result.anchored == []
-    assert "EnclaveNotActive" in (result.message or "") and "not registered" in (result.message or "")
+    assert "EnclaveNotActive" in (result.message or "") and "not registered" in (
+        result.message or ""
+    )
     (record,) = records(db, env, forged.address)
     assert record.state == "waiting" and record.tx_hash is None
     register(env, forged)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from web3.types import RPCEndpoint
 
+from gateway.anchoring.chain import AnchorChain
 from gateway.anchoring.publisher import Publisher
 from tests.helpers.chains import ChainEnv
 from tests.helpers.transparency import PaperEnclave, anchor_chain, fill, register, sqlite_store
@@ -26,7 +27,6 @@ from verifier.anchor import (
     deploy,
     funded_account,
 )
-from gateway.anchoring.chain import AnchorChain
 
 
 class Crash(BaseException):

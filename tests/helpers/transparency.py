@@ -25,8 +25,16 @@ from gateway.store.base import AttestationRecord, StoredReceipt
 from gateway.store.sqlite import SqliteStore
 from tests.helpers.chains import ChainEnv
 from tests.helpers.snp import simulated_state_dir
-from transcript import MerkleTree, Receipt, ReceiptBody, SignedCheckpoint, SigningKey, Upstream
-from transcript import build_checkpoint, sign_receipt
+from transcript import (
+    MerkleTree,
+    Receipt,
+    ReceiptBody,
+    SignedCheckpoint,
+    SigningKey,
+    Upstream,
+    build_checkpoint,
+    sign_receipt,
+)
 from transcript.checkpoint import ZERO32
 from verifier.anchor import AnchorClient, RegistryClient, TransactionSender
 
