@@ -33,6 +33,7 @@ class ReceiptProblem:
     reason: str
     receipt_id: str | None = None
     seq: int | None = None
+    signer: str | None = None  # the key the receipt names, when it parsed
 
     def __str__(self) -> str:
         where = f"line {self.line}"
@@ -128,6 +129,7 @@ def verify_receipt_log(
                     f"signer {body.signer} is not an attested key",
                     receipt.id,
                     body.seq,
+                    body.signer,
                 )
             )
             continue
@@ -137,7 +139,9 @@ def verify_receipt_log(
         except SignatureInvalid as exc:
             reason = f"receipt {receipt.id} (seq {body.seq}): {exc}"
             report.problems.append(
-                ReceiptProblem(number, "receipt.signature", reason, receipt.id, body.seq)
+                ReceiptProblem(
+                    number, "receipt.signature", reason, receipt.id, body.seq, body.signer
+                )
             )
             continue
         report.signatures_ok += 1
@@ -149,6 +153,7 @@ def verify_receipt_log(
                     "the receipt names another keyset than the attested one",
                     receipt.id,
                     body.seq,
+                    body.signer,
                 )
             )
         elif not keyset.covers(body.time_ms):
@@ -159,6 +164,7 @@ def verify_receipt_log(
                     "signed outside the keyset's validity window",
                     receipt.id,
                     body.seq,
+                    body.signer,
                 )
             )
         per_signer.setdefault(body.signer, []).append(receipt)

@@ -44,6 +44,8 @@ EXPLANATIONS: dict[str, str] = {
     "transparency.proof": "A receipt's Merkle path does not lead to its checkpoint's root: "
     "the receipt is not the one the enclave committed to.",
     "transparency.fork": "Two different receipts claim the same position in one key's log.",
+    "transparency.unproven": "Nothing in the bundle shows that the enclave committed to this "
+    "receipt: the checkpoint that covers it, or its Merkle path, was left out.",
     "anchor": "The anchor chain does not confirm what the bundle says was anchored.",
 }
 

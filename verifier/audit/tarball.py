@@ -28,10 +28,10 @@ def file_entry(data: bytes) -> FileEntry:
 
 
 def write_bundle(out: Path | BinaryIO, manifest: Manifest, files: Mapping[str, bytes]) -> None:
-    """Write ``manifest`` (first) and ``files`` (in the manifest's order) as a tar."""
+    """Write ``manifest`` (first) and ``files`` (in the layout's order) as a tar."""
     mtime = manifest.created_ms // 1000
     manifest_bytes = orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2)
-    ordered = [(MANIFEST, manifest_bytes), *((n, files[n]) for n in _order(manifest.files))]
+    ordered = [(MANIFEST, manifest_bytes), *((n, files[n]) for n in _order(files))]
     target = out if not isinstance(out, Path) else out.open("wb")
     try:
         with tarfile.open(fileobj=target, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -47,11 +47,12 @@ def write_bundle(out: Path | BinaryIO, manifest: Manifest, files: Mapping[str, b
             target.close()
 
 
-def _order(files: Mapping[str, FileEntry]) -> list[str]:
+def _order(files: Mapping[str, bytes]) -> list[str]:
     fixed = ["policy.toml", "collateral.json"]
     enclaves = sorted(n for n in files if n.startswith("enclaves/"))
     rest = ["receipts.jsonl", "checkpoints.jsonl", "proofs.jsonl", "anchorings.jsonl"]
-    return [n for n in (*fixed, *enclaves, *rest) if n in files]
+    known = [n for n in (*fixed, *enclaves, *rest) if n in files]
+    return known + sorted(set(files) - set(known))
 
 
 @dataclass

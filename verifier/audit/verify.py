@@ -62,6 +62,7 @@ def verify_bundle(
     policy = policy or _bundle_policy(bundle, tampered)
     report = BundleReport(bundle.manifest, policy.source, failures=failures)
     files = bundle.files
+    report.failures += _check_counts(bundle)
     collateral = _collateral(files.get(COLLATERAL))
     enclaves = check_enclaves(
         files, policy=policy, roots_for=roots_for, collateral=collateral, tampered=tampered
@@ -86,7 +87,7 @@ def verify_bundle(
     report.checkpoints = sum(len(c) for c in checkpoints.values())
     proofs = _parsed(read_proofs, files, PROOFS, tampered, {})
     claims = _parsed(read_anchorings, files, ANCHORINGS, tampered, {})
-    coverage = _coverage(log.receipts, checkpoints, proofs, complete=bundle.manifest.tenant is None)
+    coverage = _coverage(log, checkpoints, proofs, complete=bundle.manifest.tenant is None)
     anchoring = check_anchoring(report, checkpoints, claims, chain)
     report.receipts = _rows(receipts_raw, log, coverage, checkpoints, anchoring)
     _collect(report, log, coverage, tenant=bundle.manifest.tenant is not None)
@@ -119,6 +120,28 @@ def _check_files(bundle: RawBundle) -> tuple[list[Failure], set[str]]:
     for name in bundle.unlisted:
         failures.append(Failure("bundle.unlisted", name, "not a file a bundle may hold"))
     return failures, tampered
+
+
+_COUNTED = {"receipts": RECEIPTS, "checkpoints": CHECKPOINTS, "proofs": PROOFS,
+            "anchorings": ANCHORINGS}  # fmt: skip
+
+
+def _check_counts(bundle: RawBundle) -> list[Failure]:
+    """The manifest's counts against the files (a changed count is a changed bundle)."""
+    actual = {
+        name: sum(1 for line in bundle.files.get(file, b"").split(b"\n") if line.strip())
+        for name, file in _COUNTED.items()
+    }
+    actual["enclaves"] = sum(1 for n in bundle.files if n.startswith("enclaves/"))
+    return [
+        Failure(
+            "bundle.manifest",
+            "manifest.json",
+            f"it counts {bundle.manifest.counts.get(name)} {name}, the bundle holds {count}",
+        )
+        for name, count in actual.items()
+        if bundle.manifest.counts.get(name) != count
+    ]
 
 
 def _bundle_policy(bundle: RawBundle, tampered: set[str]) -> Policy:
@@ -164,19 +187,28 @@ def _counted(raw: bytes, total: int, progress: Progress | None) -> Iterator[tupl
 
 
 def _coverage(
-    receipts: list[Receipt],
+    log: ReceiptLogReport,
     checkpoints: dict[str, list[SignedCheckpoint]],
     proofs: dict[str, tuple[bytes, ...]],
     *,
     complete: bool,
 ) -> dict[str, SignerCoverage]:
+    invalid: dict[str, set[int]] = {}
+    for p in log.problems:
+        if p.signer is not None and p.seq is not None:
+            invalid.setdefault(p.signer, set()).add(p.seq)
     out: dict[str, SignerCoverage] = {}
-    for signer, own in group_by_signer(receipts).items():
+    for signer, own in group_by_signer(log.receipts).items():
         cps = checkpoints.get(signer, [])
         ranges = [_range(c) for c in cps]
         expect = (cps[0].checkpoint.first_seq, cps[-1].checkpoint.last_seq) if cps else None
         out[signer] = check_coverage(
-            signer, own, ranges, proofs=proofs, expect=expect if complete else None
+            signer,
+            own,
+            ranges,
+            proofs=proofs,
+            expect=expect if complete else None,
+            invalid=invalid.get(signer, ()),
         )
     return out
 
@@ -206,6 +238,11 @@ def _rows(
         for issue in cov.issues:
             if issue.receipt_id is not None:
                 problems.setdefault(issue.receipt_id, []).append(str(issue))
+        for rid, state in cov.states.items():
+            if state == "unproven":
+                problems.setdefault(rid, []).append(
+                    "transparency.unproven: no checkpoint proves it"
+                )
     firsts = {s: [c.checkpoint.first_seq for c in cps] for s, cps in checkpoints.items()}
     rows: list[ReceiptRow] = []
     kept: set[int] = set()
@@ -213,10 +250,10 @@ def _rows(
         kept.add(number)
         body = receipt.body
         found = problems.get(receipt.id, [])
-        state = "failed" if found else _inclusion(receipt, coverage, firsts, anchoring)
+        inclusion = "failed" if found else _inclusion(receipt, coverage, firsts, anchoring)
         rows.append(
             ReceiptRow(number, receipt.id, body.signer, body.seq, body.time_ms, body.model,
-                       body.status, not found, state, found)
+                       body.status, not found, inclusion, found)
         )  # fmt: skip
     lines = raw.split(b"\n")
     for number, reasons in failed_lines.items():
@@ -273,6 +310,16 @@ def _collect(
                 continue  # other tenants' receipts, or reported below with its checkpoint
             report.failures.append(Failure("chain", f"receipts of {signer}", str(issue)))
     for signer, cov in coverage.items():
+        for rid, state in cov.states.items():
+            if state == "unproven":
+                report.failures.append(
+                    Failure(
+                        "transparency.unproven",
+                        f"receipt {rid}",
+                        f"no checkpoint of the bundle proves it ({cov.where.get(rid, 'none covers it')}): "
+                        "its checkpoint or its Merkle path was left out",
+                    )
+                )
         for found in cov.issues:
             subject = f"receipt {found.receipt_id}" if found.receipt_id else f"receipts of {signer}"
             report.failures.append(Failure(found.check, subject, found.reason))

@@ -54,8 +54,8 @@ class ChainView:
 
 def label(entry: AnchoredEntry) -> str:
     return (
-        f"checkpoint #{entry.index} anchored in tx 0x{entry.tx_hash.hex()} "
-        f"(block {entry.block_number})"
+        f"checkpoint #{entry.index} (seq {entry.first_seq}..{entry.last_seq}) anchored in tx "
+        f"0x{entry.tx_hash.hex()} (block {entry.block_number})"
     )
 
 

@@ -82,12 +82,15 @@ def check_coverage(
     *,
     proofs: Mapping[str, Sequence[bytes]] | None = None,
     expect: tuple[int, int] | None = None,
+    invalid: Iterable[int] = (),
 ) -> SignerCoverage:
     """Check ``signer``'s ``receipts`` against its ``ranges`` (sorted, non-overlapping).
 
     ``proofs`` maps a receipt id to its Merkle path in the range that covers it.
     ``expect`` is the seq span the caller's log claims to hold completely (None: none, e.g.
-    a view filtered to one tenant, whose gaps are other tenants' receipts).
+    a view filtered to one tenant, whose gaps are other tenants' receipts). ``invalid``
+    are seqs the log holds a receipt for that failed its own checks (a bad signature):
+    reported there, so not reported missing here.
     """
     result = SignerCoverage(signer, ranges=len(ranges))
     by_seq: dict[int, list[Receipt]] = {}
@@ -97,8 +100,9 @@ def check_coverage(
             group.append(receipt)
     paths = proofs or {}
     covered: set[int] = set()
+    seen = set(invalid)
     for rng in ranges:
-        _check_range(result, rng, by_seq, paths=paths, expect=expect, covered=covered)
+        _check_range(result, rng, by_seq, paths=paths, expect=expect, covered=covered, invalid=seen)
     last = ranges[-1].last_seq if ranges else 0
     for seq, group in by_seq.items():
         if seq in covered:
@@ -118,13 +122,14 @@ def _check_range(
     paths: Mapping[str, Sequence[bytes]],
     expect: tuple[int, int] | None,
     covered: set[int],
+    invalid: set[int],
 ) -> None:
     seqs = range(rng.first_seq, rng.last_seq + 1)
     present = [s for s in seqs if s in by_seq]
     if not present and (expect is None or not _overlaps(rng, expect)):
         return
     covered.update(present)
-    missing = [s for s in seqs if s not in by_seq and _inside(s, expect)]
+    missing = [s for s in seqs if s not in by_seq and s not in invalid and _inside(s, expect)]
     if missing:
         result.missing.extend(missing)
         for start, end in _runs(missing):
@@ -132,16 +137,19 @@ def _check_range(
             result.issues.append(
                 CoverageIssue(
                     "transparency.missing",
-                    f"{what} missing from the log, inside {rng.label} (seq "
-                    f"{rng.first_seq}..{rng.last_seq})",
+                    f"{what} missing from the log, inside {rng.label}",
                     seq=start,
                 )
             )
     if len(present) == rng.size and all(len(by_seq[s]) == 1 for s in seqs):
         leaves = [by_seq[s][0] for s in seqs]
-        if MerkleTree([r.body_hash for r in leaves]).root == rng.root:
-            for receipt in leaves:
+        tree = MerkleTree([r.body_hash for r in leaves])
+        if tree.root == rng.root:
+            for index, receipt in enumerate(leaves):
                 _mark(result, receipt, "included", rng)
+                given = paths.get(receipt.id)
+                if given is not None and list(given) != tree.proof(index):
+                    _bad_path(result, receipt, rng, "the path given for it is not its path")
             return
         result.issues.append(
             CoverageIssue(
@@ -175,19 +183,23 @@ def _check_each(
         except MalformedProof as exc:
             root, detail = b"", f"its Merkle path is malformed ({exc})"
         else:
-            detail = "its Merkle path does not lead to the root"
+            detail = "its Merkle path does not lead to the signed root"
         if root == rng.root:
             _mark(result, receipt, "included", rng)
             continue
         _mark(result, receipt, "failed", rng)
-        result.issues.append(
-            CoverageIssue(
-                "transparency.proof",
-                f"receipt {receipt.id} (seq {receipt.body.seq}): {detail} of {rng.label}",
-                seq=receipt.body.seq,
-                receipt_id=receipt.id,
-            )
+        _bad_path(result, receipt, rng, detail)
+
+
+def _bad_path(result: SignerCoverage, receipt: Receipt, rng: Range, detail: str) -> None:
+    result.issues.append(
+        CoverageIssue(
+            "transparency.proof",
+            f"receipt {receipt.id} (seq {receipt.body.seq}): {detail} in {rng.label}",
+            seq=receipt.body.seq,
+            receipt_id=receipt.id,
         )
+    )
 
 
 def _name_forks(
