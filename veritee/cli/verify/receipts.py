@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.rpc is None and (args.contract or args.proofs or args.require_anchored):
+        raise BadInput("anchor.rpc", "--contract, --proofs and --require-anchored need --rpc")
+    if args.rpc is not None and not args.contract:
+        raise BadInput("anchor.contract", "--rpc needs --contract: the anchor address you trust")
     now = parse_time(args.at)
     policy = policy_from(args)
     appraisals: list[Appraisal] = []
@@ -110,10 +114,6 @@ def _run(args: argparse.Namespace) -> int:
         )
         appraisals.append(appraisal)
         keysets.append(document.keyset)
-    if args.rpc is None and (args.contract or args.proofs or args.require_anchored):
-        raise BadInput("anchor.rpc", "--contract, --proofs and --require-anchored need --rpc")
-    if args.rpc is not None and not args.contract:
-        raise BadInput("anchor.contract", "--rpc needs --contract: the anchor address you trust")
     proofs = (
         read_inclusion_proofs(read_input(args.proofs), str(args.proofs)) if args.proofs else None
     )
