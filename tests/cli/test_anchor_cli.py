@@ -56,20 +56,22 @@ def operator(anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert account.key.hex() not in done.out + done.err
     (tmp_path / "policy.toml").write_text(POLICY)
     config = tmp_path / "gateway.toml"
+    anchor = {
+        "contract": deployment.anchor,
+        "rpc_url": anvil.url,
+        "key_file": "anchor.key",
+        "from_block": deployment.block_number,
+        "receipt_timeout_seconds": 30.0,
+    }
+    attestation = {"policy": "policy.toml", "roots": [str(roots_dir())]}
     config.write_text(
         to_toml(
             {
-                "attestation": {"policy": "policy.toml", "roots": [str(roots_dir())]},
+                "attestation": attestation,
                 "store": {"url": "sqlite:///gateway.db"},
-                "anchor": {
-                    "contract": deployment.anchor,
-                    "rpc_url": anvil.url,
-                    "key_file": "anchor.key",
-                    "from_block": deployment.block_number,
-                    "receipt_timeout_seconds": 30.0,
-                },
+                "anchor": anchor,
             }
-        )  # fmt: skip
+        )
     )
     return Operator(anvil, w3, account, deployment, config, tmp_path / "gateway.db")
 
