@@ -7,6 +7,7 @@ ranges, each ``prev`` the digest of the one before: ``check_checkpoint_chain``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from transcript.hexfields import is_hex64
 from transcript.keys import parse_address
 from verifier.audit.report import Failure
 from verifier.errors import BadInput
+from verifier.transparency.coverage import Range
+
+_PATH = re.compile(r"(?:[0-9a-f]{64}){0,64}")
 
 
 @dataclass(frozen=True)
@@ -54,22 +58,27 @@ def read_checkpoints(raw: bytes) -> list[SignedCheckpoint]:
     return out
 
 
+_PROOF_KEYS = frozenset(("receipt_id", "seq", "signer", "checkpoint", "path"))
+
+
 def read_proofs(raw: bytes) -> dict[str, tuple[bytes, ...]]:
-    """Merkle paths by receipt id."""
+    """Merkle paths by receipt id (one regular expression per line checks a whole path)."""
     out: dict[str, tuple[bytes, ...]] = {}
     for number, data in _lines("proofs.jsonl", raw):
         path = data.get("path") if isinstance(data, dict) else None
         if (
             not isinstance(data, dict)
-            or set(data) != {"receipt_id", "seq", "signer", "checkpoint", "path"}
+            or data.keys() != _PROOF_KEYS
             or not is_hex64(data["receipt_id"])
             or not is_hex64(data["checkpoint"])
             or not isinstance(path, list)
-            or len(path) > 64
-            or not all(is_hex64(node) for node in path)
+            or not all(type(node) is str for node in path)
+            or _PATH.fullmatch(joined := "".join(path)) is None
+            or len(joined) != 64 * len(path)
         ):
             raise BadInput("bundle.malformed", f"proofs.jsonl line {number}: not a Merkle path")
-        out[data["receipt_id"]] = tuple(bytes.fromhex(node) for node in path)
+        flat = bytes.fromhex(joined)
+        out[data["receipt_id"]] = tuple(flat[i : i + 32] for i in range(0, len(flat), 32))
     return out
 
 
@@ -102,6 +111,13 @@ def _hex32(value: object) -> bytes:
     if not is_hex64(value):
         raise ValueError("expected 64 lowercase hex digits")
     return bytes.fromhex(str(value))
+
+
+def checkpoint_range(signed: SignedCheckpoint) -> Range:
+    """A checkpoint as a range for :func:`verifier.transparency.check_coverage`."""
+    cp = signed.checkpoint
+    label = f"checkpoint seq {cp.first_seq}..{cp.last_seq} (0x{signed.hash.hex()[:16]}…)"
+    return Range(cp.first_seq, cp.last_seq, cp.root, label)
 
 
 def check_checkpoints(

@@ -93,7 +93,7 @@ class EnclaveVerdict:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ReceiptRow:
     """The verdict for one transcript (receipt)."""
 

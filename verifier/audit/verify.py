@@ -20,29 +20,28 @@ Failures are collected in a :class:`BundleReport`; bad structure raises :class:`
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from transcript.chain import Gap
 from transcript.checkpoint import SignedCheckpoint
-from transcript.errors import MalformedReceipt
-from transcript.receipt import Receipt, parse_receipt
 from verifier.audit.anchoring import check_anchoring
 from verifier.audit.commitments import (
     check_checkpoints,
+    checkpoint_range,
     read_anchorings,
     read_checkpoints,
     read_proofs,
 )
 from verifier.audit.enclaves import RootsFor, check_enclaves
 from verifier.audit.layout import ANCHORINGS, CHECKPOINTS, COLLATERAL, POLICY, PROOFS, RECEIPTS
-from verifier.audit.report import BundleReport, Failure, ReceiptRow
+from verifier.audit.report import BundleReport, Failure
+from verifier.audit.rows import receipt_rows
 from verifier.audit.tarball import RawBundle, file_entry
 from verifier.errors import BadInput
 from verifier.policy import Policy
 from verifier.receipts import ReceiptLogReport, verify_receipt_log
-from verifier.transparency.coverage import Range, SignerCoverage, check_coverage, group_by_signer
+from verifier.transparency.coverage import SignerCoverage, check_coverage, group_by_signer
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2048
@@ -89,7 +88,7 @@ def verify_bundle(
     claims = _parsed(read_anchorings, files, ANCHORINGS, tampered, {})
     coverage = _coverage(log, checkpoints, proofs, complete=bundle.manifest.tenant is None)
     anchoring = check_anchoring(report, checkpoints, claims, chain)
-    report.receipts = _rows(receipts_raw, log, coverage, checkpoints, anchoring)
+    report.receipts = receipt_rows(receipts_raw, log, coverage, checkpoints, anchoring)
     _collect(report, log, coverage, tenant=bundle.manifest.tenant is not None)
     if bundle.manifest.tenant is not None:
         report.notes.append(
@@ -200,7 +199,7 @@ def _coverage(
     out: dict[str, SignerCoverage] = {}
     for signer, own in group_by_signer(log.receipts).items():
         cps = checkpoints.get(signer, [])
-        ranges = [_range(c) for c in cps]
+        ranges = [checkpoint_range(c) for c in cps]
         expect = (cps[0].checkpoint.first_seq, cps[-1].checkpoint.last_seq) if cps else None
         out[signer] = check_coverage(
             signer,
@@ -211,84 +210,6 @@ def _coverage(
             invalid=invalid.get(signer, ()),
         )
     return out
-
-
-def _range(signed: SignedCheckpoint) -> Range:
-    cp = signed.checkpoint
-    label = f"checkpoint seq {cp.first_seq}..{cp.last_seq} (0x{signed.hash.hex()[:16]}…)"
-    return Range(cp.first_seq, cp.last_seq, cp.root, label)
-
-
-def _rows(
-    raw: bytes,
-    log: ReceiptLogReport,
-    coverage: dict[str, SignerCoverage],
-    checkpoints: dict[str, list[SignedCheckpoint]],
-    anchoring: dict[tuple[str, int], str],
-) -> list[ReceiptRow]:
-    """One row per receipt line, in line order. Receipts that verified are not parsed
-    again; only the lines that failed are (to show what they say)."""
-    problems: dict[str, list[str]] = {}
-    failed_lines: dict[int, list[str]] = {}
-    for p in log.problems:
-        failed_lines.setdefault(p.line, []).append(f"{p.check}: {p.reason}")
-        if p.receipt_id is not None:
-            problems.setdefault(p.receipt_id, []).append(f"{p.check}: {p.reason}")
-    for cov in coverage.values():
-        for issue in cov.issues:
-            if issue.receipt_id is not None:
-                problems.setdefault(issue.receipt_id, []).append(str(issue))
-        for rid, state in cov.states.items():
-            if state == "unproven":
-                problems.setdefault(rid, []).append(
-                    "transparency.unproven: no checkpoint proves it"
-                )
-    firsts = {s: [c.checkpoint.first_seq for c in cps] for s, cps in checkpoints.items()}
-    rows: list[ReceiptRow] = []
-    kept: set[int] = set()
-    for receipt, number in zip(log.receipts, log.receipt_lines, strict=True):
-        kept.add(number)
-        body = receipt.body
-        found = problems.get(receipt.id, [])
-        inclusion = "failed" if found else _inclusion(receipt, coverage, firsts, anchoring)
-        rows.append(
-            ReceiptRow(number, receipt.id, body.signer, body.seq, body.time_ms, body.model,
-                       body.status, not found, inclusion, found)
-        )  # fmt: skip
-    lines = raw.split(b"\n")
-    for number, reasons in failed_lines.items():
-        if number in kept:
-            continue
-        row = ReceiptRow(number, "", None, None, None, None, None, False, "failed", reasons)
-        try:
-            parsed = parse_receipt(lines[number - 1])
-        except MalformedReceipt:
-            rows.append(row)
-            continue
-        body = parsed.body
-        row.receipt_id, row.signer, row.seq = parsed.id, body.signer, body.seq
-        row.time_ms, row.model, row.status = body.time_ms, body.model, body.status
-        rows.append(row)
-    rows.sort(key=lambda r: r.line)
-    return rows
-
-
-def _inclusion(
-    receipt: Receipt,
-    coverage: dict[str, SignerCoverage],
-    firsts: dict[str, list[int]],
-    anchoring: dict[tuple[str, int], str],
-) -> str:
-    cov = coverage.get(receipt.body.signer)
-    state = cov.states.get(receipt.id, "unproven") if cov else "unproven"
-    if state == "not_anchored":
-        return "not checkpointed yet: no checkpoint in the bundle covers it"
-    if state != "included":
-        return f"{state}: {cov.where.get(receipt.id, 'no checkpoint') if cov else 'no checkpoint'}"
-    starts = firsts[receipt.body.signer]
-    first = starts[bisect.bisect_right(starts, receipt.body.seq) - 1]
-    where = cov.where[receipt.id] if cov else ""
-    return f"included: in {where}; {anchoring.get((receipt.body.signer, first), 'not anchored')}"
 
 
 def _collect(
