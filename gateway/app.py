@@ -48,6 +48,7 @@ from gateway.tenants.limits import Limiter, MemoryLimiter
 from gateway.tenants.registry import TenantRegistry
 from gateway.transport import Transport
 from gateway.trust import load_trust
+from verifier.collateral import open_collateral
 
 log = logging.getLogger("gateway")
 
@@ -128,6 +129,10 @@ def create_app(
     clock: Monotonic = monotonic,
 ) -> Starlette:
     policy, roots = load_trust(settings.attestation)
+    if collateral is None:
+        collateral = open_collateral(
+            settings.attestation.collateral, fetch_cache=settings.attestation.fetch_collateral_cache
+        )
     metrics = Metrics()
     own_transport = transport is None
     active = transport or make_transport(settings.enclave_client)

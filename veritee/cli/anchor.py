@@ -144,9 +144,16 @@ def _chain(settings: Any) -> Any:
 def _registrar(settings: Any, store: Any, chain: Any) -> Any:
     from gateway.anchoring.registrar import Registrar
     from gateway.trust import load_trust
+    from verifier.collateral import open_collateral
 
     policy, roots = load_trust(settings.attestation)
-    return Registrar(store=store, registry=chain.registry, policy=policy, roots=roots)
+    attestation = settings.attestation
+    collateral = open_collateral(
+        attestation.collateral, fetch_cache=attestation.fetch_collateral_cache
+    )
+    return Registrar(
+        store=store, registry=chain.registry, policy=policy, roots=roots, collateral=collateral
+    )
 
 
 def _register(args: argparse.Namespace) -> int:

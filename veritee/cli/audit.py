@@ -29,7 +29,10 @@ def register(sub: Any) -> None:
     export.add_argument("--tenant", help="only this tenant's receipts")
     export.add_argument("--out", type=Path, required=True, help="the bundle to write (.tar)")
     export.add_argument(
-        "--collateral", type=Path, metavar="F", help="a collateral bundle (JSON) to include"
+        "--collateral",
+        type=Path,
+        metavar="F",
+        help="a collateral bundle (JSON) to include (default: the gateway's, if it is one)",
     )
     export.set_defaults(handler=_export)
     parser.set_defaults(handler=lambda _args: _usage(parser))
@@ -69,13 +72,19 @@ def _export(args: argparse.Namespace) -> int:
             raise ValueError("--to must be after --from")
         if settings.attestation.policy is None:
             raise ConfigError("the gateway has no policy file", key="attestation.policy")
+        collateral = args.collateral or settings.attestation.collateral
+        if collateral is not None and collateral.is_dir():
+            raise ValueError(
+                f"the gateway's collateral is a directory ({collateral}): pass --collateral "
+                "with a collateral bundle (JSON) to include"
+            )
         request = ExportRequest(
             since_ms=since,
             until_ms=until,
             tenant=args.tenant,
             policy=settings.attestation.policy.read_bytes(),
             contract=settings.anchor.contract,
-            collateral=args.collateral.read_bytes() if args.collateral else None,
+            collateral=collateral.read_bytes() if collateral else None,
         )
     except (ConfigError, ValueError, OSError) as exc:
         print(f"bad input: {exc}", file=sys.stderr)

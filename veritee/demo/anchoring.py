@@ -58,7 +58,7 @@ class DemoChain:
             return asyncio.run(self._publish(settings))
 
     async def _publish(self, settings: Settings) -> RoundReport:
-        policy, roots = load_trust(settings.attestation)
+        policy, roots = load_trust(settings.attestation)  # simulated SNP: no collateral
         store = open_store(settings.store)
         await store.open()
         try:

@@ -25,6 +25,7 @@ from verifier.transparency.logcheck import (
 )
 from veritee.cli.common import (
     add_trust_arguments,
+    collateral_from,
     parse_time,
     policy_from,
     print_json,
@@ -110,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
             roots=roots_for(args, document.evidence.platform),
             policy=policy,
             now=now,
+            collateral=collateral_from(args),
             nonce=document.nonce,
         )
         appraisals.append(appraisal)
