@@ -115,7 +115,7 @@ class AnchorSettings:
     key_file: Path | None = None
     key_env: str | None = None
     interval_seconds: float = 10.0  # how often the publisher looks for new checkpoints
-    confirmations: int = 1  # blocks deep before a proof says "anchored"
+    confirmations: int = 1  # blocks deep before the publisher records a checkpoint confirmed
     register: bool = False  # also register newly admitted enclaves (the key owns the registry)
     from_block: int = 0  # the anchor's deployment block (where event scans start)
     receipt_timeout_seconds: float = 120.0  # how long to wait for a transaction to be mined

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
 
-    from verifier.anchor import AnchorClient, RegistryClient, TransactionSender
+    from verifier.anchor import AnchorClient, AnchoredHistory, RegistryClient, TransactionSender
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -99,3 +99,36 @@ def open_chain(
         chain_id=int(w3.eth.chain_id),
         from_block=settings.from_block,
     )
+
+
+def read_history(chain: AnchorChain, signer: str) -> AnchoredHistory:
+    """Everything ``signer`` anchored (one event query, from the deployment block)."""
+    from verifier.anchor import anchored_history
+
+    return anchored_history(chain.anchor, signer, from_block=chain.from_block)
+
+
+def transaction_fate(chain: AnchorChain, tx_hash: bytes) -> str:
+    """``mined``, ``reverted``, ``pending`` (the node holds it) or ``unknown``."""
+    from hexbytes import HexBytes
+    from web3.exceptions import TransactionNotFound
+
+    from verifier.anchor.rpc import retrying
+
+    policy = chain.anchor.contract.policy
+    try:
+        receipt = retrying(
+            "reading a receipt",
+            lambda: chain.w3.eth.get_transaction_receipt(HexBytes(tx_hash)),
+            policy,
+        )
+        return "mined" if receipt["status"] == 1 else "reverted"
+    except TransactionNotFound:
+        pass
+    try:
+        retrying(
+            "reading a transaction", lambda: chain.w3.eth.get_transaction(HexBytes(tx_hash)), policy
+        )
+    except TransactionNotFound:
+        return "unknown"
+    return "pending"

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-from gateway.anchoring.chain import AnchorChain
+from gateway.anchoring.chain import AnchorChain, read_history, transaction_fate
 from gateway.anchoring.refusals import judge, revoked_reason
 from gateway.anchoring.registrar import Registrar
 from gateway.clock import WallMs, wall_ms
@@ -80,12 +80,14 @@ class Publisher:
         registrar: Registrar | None = None,
         clock_ms: WallMs = wall_ms,
         max_per_round: int = MAX_PER_ROUND,
+        confirmations: int = 1,
     ) -> None:
         self._store = store
         self._chain = chain
         self._registrar = registrar
         self._clock_ms = clock_ms
         self._max = max_per_round
+        self._confirmations = confirmations
         self._frontier: dict[str, int] = {}  # every checkpoint with first_seq <= it is final
         self._revoked: dict[str, str] = {}
         self._heads: dict[str, int] = {}  # each signer's anchored last seq, as last seen
@@ -179,16 +181,14 @@ class Publisher:
             return await self._reconcile(result, cp, record)
         if cp.checkpoint.first_seq <= head:
             if not history:
-                history.append(
-                    await self._call(_history, self._chain, signer, self._chain.from_block)
-                )
+                history.append(await self._call(read_history, self._chain, signer))
             entry = history[0].covering(cp.checkpoint.first_seq)
             if entry is not None and entry.digest == cp.hash:
                 result.learned += 1
                 anchoring = Anchoring(
                     entry.index, entry.digest, entry.tx_hash, entry.block_number, 0
                 )
-                return await self._confirmed(cp, anchoring, known=True)
+                return await self._confirmed(result, cp, anchoring, known=True)
         if signer in self._revoked:
             return await self._finish(result, cp, "rejected", self._revoked[signer])
         return await self._submit(result, cp, record)
@@ -222,9 +222,10 @@ class Publisher:
             if found is None:
                 return await self._refused(result, cp, exc, None)
             result.learned += 1
-            return await self._confirmed(cp, found, known=True)
+            return await self._confirmed(result, cp, found, known=True)
+        record = await self._confirmed(result, cp, anchoring, known=False)
         result.anchored.append(cp.checkpoint.first_seq)
-        return await self._confirmed(cp, anchoring, known=False)
+        return record
 
     async def _reconcile(
         self, result: SignerResult, cp: SignedCheckpoint, record: AnchorRecord
@@ -233,9 +234,9 @@ class Publisher:
         found = await self._call(self._chain.anchor.find, cp)
         if found is not None:
             result.learned += 1
-            return await self._confirmed(cp, found, known=True)
+            return await self._confirmed(result, cp, found, known=True)
         tx_hash = bytes.fromhex(record.tx_hash or "00" * 32)
-        fate = await self._call(_transaction_fate, self._chain, tx_hash)
+        fate = await self._call(transaction_fate, self._chain, tx_hash)
         if fate == "pending":
             return await self._await_mined(result, cp, tx_hash)
         said = {
@@ -307,8 +308,23 @@ class Publisher:
         return record
 
     async def _confirmed(
-        self, cp: SignedCheckpoint, anchoring: Anchoring, *, known: bool
+        self, result: SignerResult, cp: SignedCheckpoint, anchoring: Anchoring, *, known: bool
     ) -> AnchorRecord:
+        """Record ``anchoring`` as final once its block is ``confirmations`` deep; until then
+        the record stays ``submitted`` (reconciled next round, so a reorganisation that drops
+        the transaction sends the checkpoint again)."""
+        if self._confirmations > 1:
+            latest = await self._call(lambda: int(self._chain.w3.eth.block_number))
+            depth = latest - anchoring.block_number + 1
+            if depth < self._confirmations:
+                pending = self._record(cp, "submitted", tx_hash=anchoring.tx_hash.hex())
+                await self._store.put_anchor_record(pending)
+                result.state = "in flight"
+                result.message = (
+                    f"0x{anchoring.tx_hash.hex()} is in block {anchoring.block_number}, "
+                    f"{depth} of {self._confirmations} confirmations"
+                )
+                raise _Stop
         record = self._record(
             cp,
             "confirmed",
@@ -335,35 +351,3 @@ class Publisher:
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
-
-
-def _history(chain: AnchorChain, signer: str, from_block: int) -> AnchoredHistory:
-    from verifier.anchor import anchored_history
-
-    return anchored_history(chain.anchor, signer, from_block=from_block)
-
-
-def _transaction_fate(chain: AnchorChain, tx_hash: bytes) -> str:
-    """``mined``, ``reverted``, ``pending`` (the node holds it) or ``unknown``."""
-    from hexbytes import HexBytes
-    from web3.exceptions import TransactionNotFound
-
-    from verifier.anchor.rpc import retrying
-
-    policy = chain.anchor.contract.policy
-    try:
-        receipt = retrying(
-            "reading a receipt",
-            lambda: chain.w3.eth.get_transaction_receipt(HexBytes(tx_hash)),
-            policy,
-        )
-        return "mined" if receipt["status"] == 1 else "reverted"
-    except TransactionNotFound:
-        pass
-    try:
-        retrying(
-            "reading a transaction", lambda: chain.w3.eth.get_transaction(HexBytes(tx_hash)), policy
-        )
-    except TransactionNotFound:
-        return "unknown"
-    return "pending"

@@ -142,3 +142,25 @@ def test_a_transaction_still_in_the_mempool_is_waited_for_not_sent_again(tmp_pat
         assert third.learned == 1 and third.anchored == []
         assert states(db, deployment.anchor, enclave.address) == [(1, "confirmed", pending_hash)]
         assert w3.eth.get_transaction_count(account.address) == 1
+
+
+def test_a_checkpoint_is_confirmed_only_once_deep_enough(env: ChainEnv, tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    enclave = setup(env, db, 2)
+    account = funded_account(env.w3)
+
+    def round_deep() -> Any:
+        chain = anchor_chain(env, TransactionSender(env.w3, account))
+        with sqlite_store(db) as use:
+            return use(lambda store: Publisher(store=store, chain=chain, confirmations=3).round())
+
+    first = round_deep().signers[enclave.address]
+    assert first.state == "in flight" and "1 of 3 confirmations" in (first.message or "")
+    ((_, state, tx_hash),) = states(db, env.deployment.anchor, enclave.address)
+    assert state == "submitted"
+    for _ in range(2):  # two more blocks on top
+        funded_account(env.w3, value_wei=1)
+    later = round_deep().signers[enclave.address]
+    assert later.learned == 1 and later.state == "up to date"
+    assert states(db, env.deployment.anchor, enclave.address) == [(1, "confirmed", tx_hash)]
+    assert env.w3.eth.get_transaction_count(account.address) == 1

@@ -178,7 +178,12 @@ def _run(args: argparse.Namespace) -> int:
     async def job(settings: Any, store: Any) -> int:
         chain = await asyncio.to_thread(_chain, settings)
         registrar = _registrar(settings, store, chain) if settings.anchor.register else None
-        publisher = Publisher(store=store, chain=chain, registrar=registrar)
+        publisher = Publisher(
+            store=store,
+            chain=chain,
+            registrar=registrar,
+            confirmations=settings.anchor.confirmations,
+        )
         if not args.once:
             configure("info")
             await publisher.run(settings.anchor.interval_seconds)
