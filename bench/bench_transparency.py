@@ -33,14 +33,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from attestation.document import AttestationDocument
 from attestation.keyset import Keyset, bind_report_data
 from attestation.simulated.snp import SimulatedSnpProvider
+from bench.bench_anchor import chain
 from gateway.anchoring.chain import AnchorChain
 from gateway.anchoring.publisher import Publisher
 from gateway.audit.export import ExportRequest, export_bundle
@@ -51,10 +50,8 @@ from transcript import ReceiptBody, SigningKey, Upstream, build_checkpoint, sign
 from transcript.checkpoint import ZERO32, SignedCheckpoint
 from verifier.anchor import (
     AnchorClient,
-    Anvil,
     RegistryClient,
     TransactionSender,
-    connect,
     deploy,
     funded_account,
 )
@@ -68,15 +65,6 @@ REPEATS = 3
 MEASUREMENT = "5e" * 48
 POLICY = f'[policy]\nplatforms = ["sev-snp"]\n\n[sev-snp]\nmeasurements = ["{MEASUREMENT}"]\n'
 T0_MS = 1_767_225_600_000
-
-
-@contextmanager
-def chain(name: str) -> Iterator[Any]:
-    if name == "anvil":
-        with Anvil() as node:
-            yield connect(node.url)
-    else:
-        yield connect(None)
 
 
 def anchor_chain(w3: Any) -> tuple[AnchorChain, RegistryClient]:

@@ -5,7 +5,6 @@ deletes one stored receipt and alters another, and the verifiers name exactly wh
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from tests.cli.helpers import run_script
 from tests.gateway import stack
 from tests.gateway.stack import MODEL, InThread, Tenant
 from tests.helpers.chains import ChainEnv
-from tests.helpers.transparency import anchor_chain
+from tests.helpers.transparency import anchor_chain, sqlite_store
 from verifier.anchor import InclusionProof, verify_anchored_inclusion
 from verifier.audit import read_bundle, verify_bundle, write_bundle
 from verifier.transparency.chain import read_chain
@@ -45,21 +44,15 @@ class Running:
     admin: Tenant
     directory: Path
     env: ChainEnv
+    since: int  # the block before the test's first anchoring
 
     @property
     def db(self) -> Path:
         return self.directory / "gateway.db"
 
     def store_job(self, job: Any) -> Any:
-        async def main() -> Any:
-            store = SqliteStore(self.db)
-            await store.open()
-            try:
-                return await job(store)
-            finally:
-                await store.close()
-
-        return asyncio.run(main())
+        with sqlite_store(self.db) as use:
+            return use(job)
 
     def publish(self) -> None:
         policy, roots = load_trust(self.settings.attestation)
@@ -80,6 +73,7 @@ class Running:
 
 @pytest.fixture
 def running(env: ChainEnv, sim: ThreadedSim, amd_state: Path, tmp_path: Path) -> Iterator[Running]:
+    since = env.w3.eth.block_number
     enclave = stack.start_enclave(sim, amd_state)
     config = stack.gateway_config(
         tmp_path, [("a", enclave.url)], amd_state, anchor={"contract": env.deployment.anchor}
@@ -94,7 +88,7 @@ def running(env: ChainEnv, sim: ThreadedSim, amd_state: Path, tmp_path: Path) ->
                 json={"model": MODEL, "messages": [{"role": "user", "content": f"hello {i}"}]},
             )  # fmt: skip
             assert response.status_code == 200
-        yield Running(enclave, gateway, settings_from_dict(config), admin, tmp_path, env)
+        yield Running(enclave, gateway, settings_from_dict(config), admin, tmp_path, env, since)
     finally:
         gateway.stop()
         enclave.stop()
@@ -137,8 +131,9 @@ def test_anchored_proofs_verify_and_a_bundle_round_trips(running: Running, tmp_p
     write_bundle(path, manifest, files)
     roots = TrustedRoots.from_paths([running.settings.attestation.roots[0]])
     view = read_chain(
-        running.env.w3, anchor=running.env.deployment.anchor, signers=[e_signer(running)]
-    )
+        running.env.w3, anchor=running.env.deployment.anchor, signers=[e_signer(running)],
+        from_block=running.since,
+    )  # fmt: skip
     report = verify_bundle(read_bundle(path), roots_for=lambda _p: roots, chain=view)
     assert report.ok, report.failures
     assert report.summary()["receipts_ok"] == REQUESTS

@@ -62,6 +62,7 @@ class PaperEnclave:
     checkpoints: list[SignedCheckpoint] = field(default_factory=list)
     trees: list[MerkleTree] = field(default_factory=list)
     tenants: dict[str, str] = field(default_factory=dict)  # receipt id -> tenant
+    since: int = 0  # a block before its first anchoring, where event scans may start
 
     def __post_init__(self) -> None:
         self.keyset = Keyset(
@@ -176,7 +177,7 @@ def anchor_chain(env: ChainEnv, sender: TransactionSender | None = None) -> Anch
         anchor=AnchorClient(env.w3, env.deployment.anchor, sender=sender),
         registry=RegistryClient(env.w3, env.deployment.registry, sender=sender),
         chain_id=int(env.w3.eth.chain_id),
-        from_block=0,
+        from_block=env.deployment.block_number,
     )
 
 

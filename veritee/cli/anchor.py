@@ -28,6 +28,7 @@ import orjson
 
 from veritee.cli.common import print_json
 from veritee.cli.exitcodes import BAD_INPUT, COULD_NOT_CHECK, OK, VERIFICATION_FAILED
+from veritee.cli.gateway import config_guard
 
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ def register(sub: Any) -> None:
     keys.add_argument("--key-env", metavar="NAME", help="environment variable holding the key")
     deploy.add_argument("--owner", metavar="ADDR", help="the registry's owner (default: the key)")
     deploy.add_argument("--out", type=Path, metavar="F", help="write the deployment as JSON")
-    deploy.set_defaults(handler=_guard(_deploy))
+    deploy.set_defaults(handler=config_guard(_deploy))
 
     for name, handler, text in (
         ("register", _register, "register the admitted enclaves (after verifying them again)"),
@@ -56,32 +57,13 @@ def register(sub: Any) -> None:
             command.add_argument("--once", action="store_true", help="one round, then exit")
         else:
             command.add_argument("--json", action="store_true", help="print JSON")
-        command.set_defaults(handler=_guard(handler))
+        command.set_defaults(handler=config_guard(handler))
     parser.set_defaults(handler=lambda _args: _usage(parser))
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return BAD_INPUT
-
-
-def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Configuration errors are bad input (2); a store that cannot be reached is 3; chain
-    errors go through the CLI's common mapping (a refusal 1, an unreachable chain 3)."""
-
-    def run(args: argparse.Namespace) -> int:
-        from gateway.errors import ConfigError, StoreError
-
-        try:
-            return func(args)
-        except ConfigError as exc:
-            print(f"bad input: {exc}", file=sys.stderr)
-            return BAD_INPUT
-        except StoreError as exc:
-            print(f"could not reach the store: {exc}", file=sys.stderr)
-            return COULD_NOT_CHECK
-
-    return run
 
 
 def _deploy(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", help="override server.host")
     serve.add_argument("--port", type=int, help="override server.port")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
-    serve.set_defaults(handler=_guard(_serve))
+    serve.set_defaults(handler=config_guard(_serve))
 
     tenant = commands.add_parser("tenant", help="manage tenant API keys")
     tenants = tenant.add_subparsers(dest="tenant_command", metavar="COMMAND")
@@ -46,14 +46,14 @@ def register(sub: Any) -> None:
     add.add_argument("--rpm", type=_positive, help="requests per rate-limit window")
     add.add_argument("--tpm", type=_positive, help="tokens per rate-limit window")
     add.add_argument("--admin", action="store_true", help="may read every tenant's receipts")
-    add.set_defaults(handler=_guard(_add))
+    add.set_defaults(handler=config_guard(_add))
     listing = tenants.add_parser("list", help="list API keys (never the keys themselves)")
     _config(listing)
-    listing.set_defaults(handler=_guard(_list))
+    listing.set_defaults(handler=config_guard(_list))
     revoke = tenants.add_parser("revoke", help="revoke an API key")
     _config(revoke)
     revoke.add_argument("--key-id", required=True)
-    revoke.set_defaults(handler=_guard(_revoke))
+    revoke.set_defaults(handler=config_guard(_revoke))
 
 
 def _config(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +66,9 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _guard(func: Any) -> Any:
+def config_guard(func: Any) -> Any:
+    """A bad configuration is bad input (2); a store that cannot be reached is 3."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             return int(func(args))
