@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -19,8 +19,10 @@ from transcript.receipt import Receipt
 from verifier.anchor.errors import MalformedInclusionProof
 from verifier.anchor.proof import InclusionProof
 from verifier.errors import BadInput
-from verifier.transparency.chain import ChainView
 from verifier.transparency.coverage import SignerCoverage, check_coverage, group_by_signer
+
+if TYPE_CHECKING:  # the chain view loads web3, which the CLI imports only when asked
+    from verifier.transparency.chain import ChainView
 
 
 @dataclass
