@@ -38,7 +38,7 @@ from verifier.audit.layout import ANCHORINGS, CHECKPOINTS, COLLATERAL, POLICY, P
 from verifier.audit.report import BundleReport, Failure
 from verifier.audit.rows import receipt_rows
 from verifier.audit.tarball import RawBundle, file_entry
-from verifier.errors import BadInput
+from verifier.errors import BadInput, VerificationFailed
 from verifier.policy import Policy
 from verifier.receipts import ReceiptLogReport, verify_receipt_log
 from verifier.transparency.coverage import SignerCoverage, check_coverage, group_by_signer
@@ -151,8 +151,8 @@ def _bundle_policy(bundle: RawBundle, tampered: set[str]) -> Policy:
         return Policy.from_toml(raw.decode("utf-8"), source=f"the bundle's {POLICY}")
     except (UnicodeDecodeError, BadInput) as exc:
         if POLICY in tampered:
-            raise BadInput(
-                "bundle.tampered", f"{POLICY} was changed and no longer parses"
+            raise VerificationFailed(
+                "bundle.manifest", f"{POLICY} was changed after export and no longer parses"
             ) from None
         raise BadInput("bundle.malformed", f"{POLICY}: {exc}") from None
 

@@ -404,3 +404,12 @@ def test_a_checkpoint_signed_by_another_key_is_not_trusted(
 
 def _unused(_: Iterator[SignedCheckpoint]) -> None:  # keeps the import honest for mypy
     return None
+
+
+def test_a_policy_changed_into_garbage_is_tampering(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bundle_parts: tuple[Manifest, Files]
+) -> None:
+    manifest, original = bundle_parts
+    files = {**original, "policy.toml": b"[policy\nnot toml"}
+    done = verify(capsys, write(tmp_path / "p.tar", manifest, files, rehash=False))
+    assert done.code == 1 and "policy.toml was changed after export" in done.err
