@@ -128,7 +128,8 @@ class BundleReport:
     manifest: Manifest
     policy_source: str
     enclaves: list[EnclaveVerdict] = field(default_factory=list)
-    receipts: list[ReceiptRow] = field(default_factory=list)
+    receipts: list[ReceiptRow] = field(default_factory=list)  # filled when rows are asked for
+    tally: Counter[str] = field(default_factory=Counter)  # receipts by inclusion, and "ok"
     checkpoints: int = 0
     anchored_checkpoints: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -141,11 +142,11 @@ class BundleReport:
         return not self.failures and not self.unchecked
 
     def summary(self) -> dict[str, Any]:
-        inclusion = Counter(row.inclusion.split(":", 1)[0] for row in self.receipts)
+        inclusion = {k: n for k, n in self.tally.items() if k not in ("ok", "total")}
         return {
             "verified": self.ok,
-            "receipts": len(self.receipts),
-            "receipts_ok": sum(1 for r in self.receipts if r.ok),
+            "receipts": self.tally["total"],
+            "receipts_ok": self.tally["ok"],
             "enclaves": len(self.enclaves),
             "enclaves_ok": sum(1 for e in self.enclaves if e.ok),
             "checkpoints": self.checkpoints,

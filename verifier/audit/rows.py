@@ -7,6 +7,8 @@ shared by its receipts.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from transcript.checkpoint import SignedCheckpoint
 from transcript.errors import MalformedReceipt
 from transcript.receipt import parse_receipt
@@ -16,6 +18,29 @@ from verifier.receipts import ReceiptLogReport
 from verifier.transparency.coverage import SignerCoverage
 
 NOT_CHECKPOINTED = "not checkpointed yet: no checkpoint in the bundle covers it"
+#: How a receipt's inclusion state is counted (the row's inclusion text starts the same).
+LABELS = {"included": "included", "not_anchored": "not checkpointed yet", "unproven": "unproven"}
+
+
+def tally(log: ReceiptLogReport, coverage: dict[str, SignerCoverage]) -> Counter[str]:
+    """Receipts by inclusion (``failed`` when anything is wrong with one), plus ``ok`` and
+    ``total``: the report's summary, without building a row per receipt."""
+    problems = _problems(log, coverage)
+    counts: Counter[str] = Counter()
+    for receipt in log.receipts:
+        rid = receipt.id
+        if rid in problems:
+            counts["failed"] += 1
+            continue
+        counts["ok"] += 1
+        state = coverage[receipt.body.signer].states.get(rid, "unproven")
+        counts[LABELS.get(state, state)] += 1
+    kept = set(log.receipt_lines)
+    failed_lines = {p.line for p in log.problems if p.line not in kept}
+    if failed_lines:
+        counts["failed"] += len(failed_lines)
+    counts["total"] = len(log.receipts) + len(failed_lines)
+    return counts
 
 
 def receipt_rows(

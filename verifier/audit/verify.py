@@ -36,7 +36,7 @@ from verifier.audit.commitments import (
 from verifier.audit.enclaves import RootsFor, check_enclaves
 from verifier.audit.layout import ANCHORINGS, CHECKPOINTS, COLLATERAL, POLICY, PROOFS, RECEIPTS
 from verifier.audit.report import BundleReport, Failure
-from verifier.audit.rows import receipt_rows
+from verifier.audit.rows import receipt_rows, tally
 from verifier.audit.tarball import RawBundle, file_entry
 from verifier.errors import BadInput, VerificationFailed
 from verifier.policy import Policy
@@ -54,9 +54,11 @@ def verify_bundle(
     policy: Policy | None = None,
     chain: Any = None,
     progress: Progress | None = None,
+    rows: bool = True,
 ) -> BundleReport:
     """Verify ``bundle``; ``policy`` overrides the bundle's own, ``chain`` is a
-    :class:`verifier.transparency.chain.ChainView` (or None: offline)."""
+    :class:`verifier.transparency.chain.ChainView` (or None: offline). ``rows``: also make
+    the verdict row of every receipt (for JSON and HTML; the summary does not need them)."""
     failures, tampered = _check_files(bundle)
     policy = policy or _bundle_policy(bundle, tampered)
     report = BundleReport(bundle.manifest, policy.source, failures=failures)
@@ -88,7 +90,9 @@ def verify_bundle(
     claims = _parsed(read_anchorings, files, ANCHORINGS, tampered, {})
     coverage = _coverage(log, checkpoints, proofs, complete=bundle.manifest.tenant is None)
     anchoring = check_anchoring(report, checkpoints, claims, chain)
-    report.receipts = receipt_rows(receipts_raw, log, coverage, checkpoints, anchoring)
+    report.tally = tally(log, coverage)
+    if rows:
+        report.receipts = receipt_rows(receipts_raw, log, coverage, checkpoints, anchoring)
     _collect(report, log, coverage, tenant=bundle.manifest.tenant is not None)
     if bundle.manifest.tenant is not None:
         report.notes.append(

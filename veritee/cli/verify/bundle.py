@@ -79,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
             policy=policy,
             chain=chain,
             progress=bar,
+            rows=bool(args.json or args.html),
         )
     finally:
         bar.close()
