@@ -6,12 +6,25 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from web3 import Web3
+
+from gateway.anchoring.chain import AnchorChain
 from gateway.anchoring.publisher import Publisher, RoundReport
 from gateway.store.base import AnchorRecord
 from tests.helpers.chains import ChainEnv
+from tests.helpers.flaky_rpc import flaky_proxy
 from tests.helpers.transparency import PaperEnclave, anchor_chain, fill, register, sqlite_store
 from transcript import SignedCheckpoint, build_checkpoint
-from verifier.anchor import AnchorClient, TransactionSender, funded_account
+from verifier.anchor import (
+    AnchorClient,
+    Anvil,
+    RegistryClient,
+    RetryPolicy,
+    TransactionSender,
+    connect,
+    deploy,
+    funded_account,
+)
 
 
 def publish(path: Path, env: ChainEnv, *, sender: TransactionSender | None = None) -> RoundReport:
@@ -174,3 +187,36 @@ def test_a_fork_on_the_path_blocks_the_signer(env: ChainEnv, tmp_path: Path) -> 
     assert "PrevMismatch" in (result.message or "")
     by_first = {r.first_seq: r for r in records(db, env, a.address)}
     assert "cannot follow the rejected checkpoint at seq 3" in (by_first[4].error or "")
+
+
+def test_an_unreachable_chain_loses_nothing(anvil: Anvil, tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    direct = connect(anvil.url)
+    owner = TransactionSender(direct, funded_account(direct))
+    deployment = deploy(owner)
+    a = PaperEnclave().run(2)
+    RegistryClient(direct, deployment.registry, sender=owner).register(
+        a.address, measurement=b"\x01" * 32, evidence_hash=b"\x02" * 32
+    )
+    put(db, a)
+    fast = RetryPolicy(attempts=2, backoff_s=0.001)
+
+    def chain(w3: Web3) -> AnchorChain:
+        sender = TransactionSender(w3, owner.account, policy=fast)
+        return AnchorChain(
+            w3, sender, AnchorClient(w3, deployment.anchor, sender=sender, policy=fast),
+            RegistryClient(w3, deployment.registry, sender=sender), anvil.chain_id, 0,
+        )  # fmt: skip
+
+    with flaky_proxy(anvil.url, "503", always=True) as proxy:
+        host, port = proxy.server_address[:2]
+        down = chain(connect(f"http://{host!s}:{port}", policy=fast))
+        with sqlite_store(db) as use:
+            result = use(lambda store: Publisher(store=store, chain=down).round()).signers[
+                a.address
+            ]
+    assert result.state == "unavailable" and "(2 attempts)" in (result.message or "")
+    with sqlite_store(db) as use:
+        assert use(lambda store: store.anchor_records(deployment.anchor, a.address)) == []
+        back = use(lambda store: Publisher(store=store, chain=chain(direct)).round())
+    assert back.signers[a.address].anchored == [1]

@@ -19,12 +19,8 @@ from tests.helpers.chains import ChainEnv
 from tests.helpers.transparency import PaperEnclave, anchor_chain, fill, register, sqlite_store
 from verifier.anchor import (
     AnchorClient,
-    Anvil,
-    RegistryClient,
     RetryPolicy,
     TransactionSender,
-    connect,
-    deploy,
     funded_account,
 )
 
@@ -103,45 +99,55 @@ def test_killed_after_storing_the_hash_before_sending(
     assert env.w3.eth.get_transaction_count(account.address) == 1  # sent once, after all
 
 
-def test_a_transaction_still_in_the_mempool_is_waited_for_not_sent_again(tmp_path: Path) -> None:
-    """On a real node that stops mining: the transaction sits in the mempool across a
-    restart; the new publisher finds it there and only waits."""
+def automine(w3: Any, *, on: bool) -> None:
+    """Stop (or restart) mining on either chain: transactions then wait in the mempool."""
+    tester = getattr(w3.provider, "ethereum_tester", None)
+    if tester is None:
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [on])
+    elif on:
+        tester.enable_auto_mine_transactions()
+    else:
+        tester.disable_auto_mine_transactions()
+
+
+def mine(w3: Any) -> None:
+    tester = getattr(w3.provider, "ethereum_tester", None)
+    if tester is None:
+        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    else:
+        tester.mine_blocks(1)
+
+
+def test_a_transaction_still_in_the_mempool_is_waited_for_not_sent_again(
+    env: ChainEnv, tmp_path: Path
+) -> None:
+    """The node stops mining: the transaction sits in the mempool across a restart; the new
+    publisher finds it there and only waits."""
     db = tmp_path / "gateway.db"
-    with Anvil() as node:
-        w3 = connect(node.url)
-        owner = TransactionSender(w3, funded_account(w3))
-        deployment = deploy(owner)
-        enclave = PaperEnclave().run(3)
-        RegistryClient(w3, deployment.registry, sender=owner).register(
-            enclave.address, measurement=b"\x01" * 32, evidence_hash=b"\x02" * 32
-        )
-        with sqlite_store(db) as use:
-            use(lambda store: fill(store, enclave))
-        account = funded_account(w3)
-        impatient = RetryPolicy(receipt_timeout_s=0.5)
+    enclave = setup(env, db, 3)
+    account = funded_account(env.w3)
+    impatient = RetryPolicy(receipt_timeout_s=0.5)
 
-        def chain() -> AnchorChain:
-            sender = TransactionSender(w3, account, policy=impatient)
-            return AnchorChain(
-                w3, sender, AnchorClient(w3, deployment.anchor, sender=sender),
-                RegistryClient(w3, deployment.registry, sender=sender), node.chain_id, 0,
-            )  # fmt: skip
+    def chain() -> AnchorChain:
+        return anchor_chain(env, TransactionSender(env.w3, account, policy=impatient))
 
-        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+    automine(env.w3, on=False)
+    try:
         first = round_with(db, chain()).signers[enclave.address]
         assert first.state == "in flight" and "was not mined" in (first.message or "")
-        ((_, state, pending_hash),) = states(db, deployment.anchor, enclave.address)
-        assert state == "submitted"
+        ((_, state, pending_hash),) = states(db, env.deployment.anchor, enclave.address)
+        assert state == "submitted" and pending_hash is not None
+        assert env.w3.eth.get_transaction(bytes.fromhex(pending_hash))["blockNumber"] is None
 
         second = round_with(db, chain()).signers[enclave.address]  # a restart, still unmined
-        assert second.state == "in flight" and (pending_hash or "") in (second.message or "")
-        assert w3.eth.get_transaction_count(account.address, "pending") == 1
-
-        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
-        third = round_with(db, chain()).signers[enclave.address]
-        assert third.learned == 1 and third.anchored == []
-        assert states(db, deployment.anchor, enclave.address) == [(1, "confirmed", pending_hash)]
-        assert w3.eth.get_transaction_count(account.address) == 1
+        assert second.state == "in flight" and pending_hash in (second.message or "")
+        mine(env.w3)
+    finally:
+        automine(env.w3, on=True)
+    third = round_with(db, chain()).signers[enclave.address]
+    assert third.learned == 1 and third.anchored == []
+    assert states(db, env.deployment.anchor, enclave.address) == [(1, "confirmed", pending_hash)]
+    assert env.w3.eth.get_transaction_count(account.address) == 1
 
 
 def test_a_checkpoint_is_confirmed_only_once_deep_enough(env: ChainEnv, tmp_path: Path) -> None:
