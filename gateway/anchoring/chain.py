@@ -84,6 +84,12 @@ def open_chain(
     if w3 is None:
         if settings.rpc_url is None:
             raise ConfigError("set the chain's RPC URL", key="anchor.rpc_url")
+        if settings.rpc_url == "embedded":
+            raise ConfigError(
+                "the embedded chain exists only inside the process that made it (veritee "
+                "demo); give the RPC URL of a node",
+                key="anchor.rpc_url",
+            )
         w3 = connect_rpc(settings.rpc_url)
     policy = RetryPolicy(receipt_timeout_s=settings.receipt_timeout_seconds)
     sender = TransactionSender(w3, account, policy=policy)

@@ -70,3 +70,14 @@ def test_key_errors_never_show_the_key(
         load_account(settings, environ)
     assert said in str(info.value)
     assert KEY[:-1] not in str(info.value)
+
+
+def test_the_embedded_chain_cannot_be_reached_from_another_process() -> None:
+    from eth_account import Account
+
+    from gateway.anchoring.chain import open_chain
+
+    settings = AnchorSettings(contract=CHECKSUMMED, rpc_url="embedded")
+    with pytest.raises(ConfigError) as info:
+        open_chain(settings, Account.from_key(bytes.fromhex(KEY)))
+    assert info.value.key == "anchor.rpc_url" and "veritee demo" in str(info.value)
