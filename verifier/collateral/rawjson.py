@@ -15,6 +15,13 @@ _WS = " \t\n\r"
 
 def raw_member(body: bytes, key: str) -> bytes:
     """The raw bytes of ``body``'s top-level member ``key``; ValueError if absent or not JSON."""
+    try:
+        return _raw_member(body, key)
+    except RecursionError:  # the json module recurses into nested arrays and objects
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _raw_member(body: bytes, key: str) -> bytes:
     text = body.decode("utf-8")  # UTF-8 round-trips exactly: the slice re-encodes to the same bytes
     pos = _skip(text, 0)
     if text[pos : pos + 1] != "{":

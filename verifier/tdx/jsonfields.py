@@ -19,6 +19,8 @@ def load_signed_json(
         data = json.loads(raw)
     except ValueError as exc:
         raise CollateralInvalid(check, f"the {what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise CollateralInvalid(check, f"the {what} nests arrays or objects too deeply") from None
     fields = Fields(data, check=check, where=where)
     if fields.text("id") != expected_id:
         raise fields.fail("id", f"must be {expected_id!r} in the {what}")
