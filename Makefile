@@ -10,7 +10,12 @@ EXTRAS ?= dev,vtpm
 NPM       := $(shell command -v npm 2>/dev/null)
 NODE_DEPS := $(if $(NPM),node_modules/.installed)
 
-.PHONY: demo test lint typecheck unit bench clean contracts
+# Fuzzing: base seconds per target (binary parsers and verifiers run twice as long).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_STAMP   := $(VENV)/.fuzz-installed
+
+.PHONY: demo test lint typecheck unit bench clean contracts fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +51,15 @@ contracts: $(STAMP) node_modules/.installed
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[fuzz]"
+	touch $@
+
+## Coverage-guided fuzzing of every parser of untrusted bytes, one target after the other
+## on one core (docs/fuzzing.md). Corpora and crashes stay in .fuzz/.
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python -m fuzz run --seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache
