@@ -4,8 +4,9 @@
 
     python -m fuzz run [--seconds 60] [--targets a,b] [--work .fuzz] [--vectors DIR]
     python -m fuzz list
-    python -m fuzz reproduce TARGET FILE...     # run the harness on files, no atheris
+    python -m fuzz reproduce TARGET FILE|DIR... # run the harness on files, no atheris
     python -m fuzz minimize TARGET FILE         # libFuzzer's -minimize_crash
+    python -m fuzz coverage [--targets a,b]     # line coverage of the corpora (coverage.py)
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--vectors", type=Path, default=None, help="the real test vectors")
     commands.add_parser("list", help="list the targets")
     reproduce = commands.add_parser("reproduce", help="run a target's harness on files")
+    reproduce.add_argument("--quiet", action="store_true", help="report crashes only")
     reproduce.add_argument("target")
     reproduce.add_argument("files", nargs="+", type=Path)
+    coverage = commands.add_parser("coverage", help="line coverage of the seeds and corpora")
+    coverage.add_argument("--targets", default="", help="comma-separated names (default: all)")
     minimize = commands.add_parser("minimize", help="minimise a crashing input")
     minimize.add_argument("target")
     minimize.add_argument("file", type=Path)
@@ -50,8 +54,9 @@ def _selected(names: str) -> list[str]:
     return chosen
 
 
-def _reproduce(target: str, files: list[Path], work: Path) -> int:
+def _reproduce(target: str, paths: list[Path], work: Path, *, quiet: bool = False) -> int:
     harness = all_targets()[target].harness(Context(work / "state"))
+    files = [f for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p])]
     failures = 0
     for file in files:
         try:
@@ -61,8 +66,35 @@ def _reproduce(target: str, files: list[Path], work: Path) -> int:
             print(f"{file}: CRASH")
             traceback.print_exc()
         else:
-            print(f"{file}: ok (returned or raised an allowed error)")
+            if not quiet:
+                print(f"{file}: ok (returned or raised an allowed error)")
+    print(f"{target}: {len(files)} inputs, {failures} crashes")
     return 1 if failures else 0
+
+
+def _coverage(names: list[str], work: Path) -> int:
+    """Replay each target's seeds and corpus under coverage.py; one combined report."""
+    out = work / "coverage"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob(".coverage*"):
+        old.unlink()
+    coverage = [sys.executable, "-m", "coverage"]
+    source = ",".join(str(REPO / p) for p in ("attestation", "transcript", "verifier"))
+    for name in names:
+        inputs = [d for d in (work / "seeds" / name, work / "corpus" / name) if d.is_dir()]
+        if not inputs:
+            print(f"{name}: no seeds or corpus yet (run the campaign first)")
+            continue
+        subprocess.run(
+            [*coverage, "run", f"--data-file={out / f'.coverage.{name}'}", f"--source={source}",
+             "-m", "fuzz", "--work", str(work), "reproduce", "--quiet", name, *map(str, inputs)],
+            check=False,
+        )  # fmt: skip
+    data = f"--data-file={out / '.coverage'}"
+    parts = [str(p) for p in out.glob(".coverage.*")]
+    subprocess.run([*coverage, "combine", "--keep", data, *parts], check=True)
+    omit = "*/simulated/*,*/providers/*,*/anchor/*,*/__init__.py"
+    return subprocess.run([*coverage, "report", data, f"--omit={omit}"], check=False).returncode
 
 
 def _minimize(target: str, file: Path, work: Path, runs: int) -> int:
@@ -83,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:22} x{target.weight}  {target.summary}")
         return 0
     if args.command == "reproduce":
-        return _reproduce(args.target, args.files, args.work)
+        return _reproduce(args.target, args.files, args.work, quiet=args.quiet)
+    if args.command == "coverage":
+        return _coverage(_selected(args.targets), args.work)
     if args.command == "minimize":
         return _minimize(args.target, args.file, args.work, args.runs)
     from fuzz.campaign import campaign

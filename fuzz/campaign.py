@@ -48,6 +48,8 @@ class Result:
     corpus: int
     seeds: int
     outcome: str
+    slowest_unit_sec: int = 0
+    peak_rss_mb: int = 0
     artifact: str | None = None
     exception: str | None = None
 
@@ -104,6 +106,8 @@ def parse_output(target: str, seconds: int, seeds: int, log: str, returncode: in
         corpus=corpus,
         seeds=seeds,
         outcome=outcome,
+        slowest_unit_sec=stats.get("slowest_unit_time_sec", 0),
+        peak_rss_mb=stats.get("peak_rss_mb", 0),
         artifact=artifact[-1] if artifact else None,
         exception=exception,
     )
@@ -119,7 +123,7 @@ def run_target(target: Target, *, work: Path, seconds: int, seeds: int) -> Resul
         sys.executable, "-m", "fuzz.child", target.name, str(work / "state"),
         f"-max_total_time={seconds}", f"-max_len={target.max_len}",
         f"-timeout={PER_INPUT_TIMEOUT}", f"-rss_limit_mb={RSS_LIMIT_MB}",
-        "-print_final_stats=1", f"-artifact_prefix={artifacts}/",
+        "-print_final_stats=1", "-use_value_profile=1", f"-artifact_prefix={artifacts}/",
         str(corpus), str(seed_dir),
     ]  # fmt: skip
     if target.dictionary:
@@ -166,10 +170,23 @@ def describe(r: Result) -> str:
 
 
 def table(results: list[Result]) -> str:
-    rows = [("target", "seconds", "runs", "runs/s", "cov", "ft", "corpus", "outcome")]
+    rows = [
+        (
+            "target",
+            "seconds",
+            "runs",
+            "runs/s",
+            "cov",
+            "ft",
+            "corpus",
+            "slowest s",
+            "rss MB",
+            "outcome",
+        )
+    ]
     rows += [
         (r.target, str(r.seconds), str(r.executions), str(r.exec_per_sec), str(r.coverage),
-         str(r.features), str(r.corpus), r.outcome)
+         str(r.features), str(r.corpus), str(r.slowest_unit_sec), str(r.peak_rss_mb), r.outcome)
         for r in results
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -14,6 +14,7 @@ Done 801542 runs in 60 second(s)
 stat::number_of_executed_units: 801542
 stat::average_exec_per_sec:     13359
 stat::new_units_added:          3
+stat::slowest_unit_time_sec:    1
 stat::peak_rss_mb:              63
 """
 
@@ -43,6 +44,7 @@ def test_a_clean_run() -> None:
     assert (result.executions, result.exec_per_sec) == (801542, 13359)
     assert (result.coverage, result.features, result.corpus) == (150, 201, 23)
     assert (result.outcome, result.artifact, result.exception) == ("ok", None, None)
+    assert (result.slowest_unit_sec, result.peak_rss_mb) == (1, 63)
     assert "snp_report" in table([result])
 
 
