@@ -7,12 +7,30 @@ calls :func:`all_targets` inside ``atheris.instrument_imports()``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from fuzz.contract import Context, Target
+
 if TYPE_CHECKING:
-    from fuzz.contract import Target
+    from fuzz.material import Material
 
 FAMILIES = ("snp", "tdx", "nitro", "tpm", "documents", "verifiers")
+
+
+def evidence_parser(
+    *,
+    name: str,
+    summary: str,
+    run: Callable[[Context, bytes], object],
+    seeds: Callable[[Material], Iterable[bytes]],
+    max_len: int,
+) -> Target:
+    """A parser of binary evidence: MalformedEvidence is its one named error, and the
+    campaign gives it twice the base time."""
+    from attestation.errors import MalformedEvidence
+
+    return Target(name, summary, (MalformedEvidence,), run, seeds, max_len=max_len, weight=2)
 
 
 def all_targets() -> dict[str, Target]:

@@ -15,7 +15,8 @@ from attestation.formats.nsm import (
     ErrorResponse,
     decode_response,
 )
-from fuzz.contract import Context, ContractViolation, Target
+from fuzz.contract import Context, ContractViolation
+from fuzz.targets import evidence_parser
 
 if TYPE_CHECKING:
     from fuzz.material import Material
@@ -51,32 +52,26 @@ def _nsm_messages(material: Material) -> Iterable[bytes]:
 
 
 TARGETS = (
-    Target(
+    evidence_parser(
         name="nitro_document",
         summary="parse_nitro: COSE_Sign1, the CBOR attestation document, its certificates",
-        allowed=(MalformedEvidence,),
         run=document,
         seeds=lambda m: m.nitro_documents,
         max_len=20000,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="cose_sign1",
         summary="CoseSign1.from_bytes (strict CBOR); re-serialises to its exact bytes",
-        allowed=(MalformedEvidence,),
         run=cose,
         seeds=lambda m: m.nitro_documents,
         max_len=20000,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="nsm_response",
         summary="decode_response (and AttestationRequest.from_cbor): NSM messages, then the "
         "document a response carries",
-        allowed=(MalformedEvidence,),
         run=nsm,
         seeds=_nsm_messages,
         max_len=20000,
-        weight=2,
     ),
 )

@@ -11,7 +11,8 @@ from attestation.formats.snp import SnpReport
 from attestation.formats.snp_certs import EndorsementExtensions, load_certificate
 from attestation.formats.snp_certtable import CertTable
 from attestation.formats.snp_tcb import PRODUCTS, TcbVersion
-from fuzz.contract import Context, ContractViolation, Target
+from fuzz.contract import Context, ContractViolation
+from fuzz.targets import evidence_parser
 
 if TYPE_CHECKING:
     from fuzz.material import Material
@@ -54,34 +55,28 @@ def _tables(material: Material) -> Iterable[bytes]:
 
 
 TARGETS = (
-    Target(
+    evidence_parser(
         name="snp_report",
         summary="SnpReport.from_bytes; a parsed report re-serialises to its exact bytes; "
         "TCB_VERSIONs decode in every product's layout",
-        allowed=(MalformedEvidence,),
         run=report,
         seeds=lambda m: [e.report for e in m.snp_evidence],
         max_len=2048,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="snp_certtable",
         summary="CertTable.from_bytes (GHCB certificate table), then each certificate it "
         "names; tables survive a round trip",
-        allowed=(MalformedEvidence,),
         run=certtable,
         seeds=_tables,
         max_len=8192,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="snp_certificate",
         summary="load_certificate + EndorsementExtensions.from_certificate (VCEK/VLEK AMD "
         "extensions) and the endorsed TCB in every product's layout",
-        allowed=(MalformedEvidence,),
         run=certificate,
         seeds=lambda m: m.snp_certificates,
         max_len=4096,
-        weight=2,
     ),
 )

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from attestation.errors import MalformedEvidence
 from attestation.formats.tdx import PckExtensions, TdReport, TdxQuote, is_tdreport
 from fuzz.contract import Context, ContractViolation, Target, join_parts, split_parts
+from fuzz.targets import evidence_parser
 from verifier.collateral import CollateralInvalid, TdxCollateral
 from verifier.errors import BadInput
 from verifier.tdx.qe_identity import QeIdentity
@@ -96,34 +96,28 @@ def _pcs_responses(material: Material) -> Iterable[bytes]:
 
 
 TARGETS = (
-    Target(
+    evidence_parser(
         name="tdx_quote",
         summary="TdxQuote.from_bytes (v4/v5 header, TD body, signature data, QE report, "
         "nested certification data); re-serialises to its exact bytes",
-        allowed=(MalformedEvidence,),
         run=quote,
         seeds=lambda m: m.tdx_quotes,
         max_len=8192,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="tdx_tdreport",
         summary="TdReport.from_bytes (1024-byte TDREPORT); re-serialises to its exact bytes",
-        allowed=(MalformedEvidence,),
         run=tdreport,
         seeds=lambda m: m.tdreports,
         max_len=2048,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="tdx_pck_extensions",
         summary="PckExtensions.from_der (the DER of a PCK certificate's SGX extensions); "
         "what parses survives a round trip",
-        allowed=(MalformedEvidence,),
         run=pck_extensions,
         seeds=lambda m: m.pck_extensions,
         max_len=4096,
-        weight=2,
     ),
     Target(
         name="tdx_pcs_collateral",

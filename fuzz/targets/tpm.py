@@ -11,7 +11,8 @@ from attestation.formats.snp import SnpReport
 from attestation.formats.tdx import TdReport
 from attestation.formats.tpm import HASHES, PcrValues, QuoteAttest, TpmPublic, TpmSignature
 from attestation.formats.tpm.keys import public_key
-from fuzz.contract import Context, ContractViolation, Target
+from fuzz.contract import Context, ContractViolation
+from fuzz.targets import evidence_parser
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,53 +73,43 @@ def _blobs(name: str) -> Callable[[Material], list[bytes]]:
 
 
 TARGETS = (
-    Target(
+    evidence_parser(
         name="tpm_attest",
         summary="QuoteAttest.from_bytes (TPMS_ATTEST of a quote); re-serialises exactly",
-        allowed=(MalformedEvidence,),
         run=attest,
         seeds=_blobs("report"),
         max_len=1024,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="tpm_signature",
         summary="TpmSignature.from_bytes (TPMT_SIGNATURE: ECDSA, RSASSA, RSAPSS); "
         "re-serialises exactly",
-        allowed=(MalformedEvidence,),
         run=signature,
         seeds=_blobs("signature"),
         max_len=1024,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="tpm_public",
         summary="TpmPublic.from_bytes (TPMT_PUBLIC); re-serialises exactly (its TPM name "
         "hashes that); the key as a cryptography object",
-        allowed=(MalformedEvidence,),
         run=public,
         seeds=_blobs("ak_public"),
         max_len=1024,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="tpm_pcrs",
         summary="PcrValues.from_bytes (TPML_PCR_SELECTION, count, TPM2B_DIGESTs); "
         "re-serialises exactly; digests in every bank",
-        allowed=(MalformedEvidence,),
         run=pcrs,
         seeds=_blobs("pcrs"),
         max_len=4096,
-        weight=2,
     ),
-    Target(
+    evidence_parser(
         name="hcl_report",
         summary="HclReport.from_bytes, the embedded SNP report or TDREPORT, the runtime "
         "claims JSON and the HCLAkPub JWK as a key",
-        allowed=(MalformedEvidence,),
         run=hcl,
         seeds=lambda m: m.hcl_reports,
         max_len=8192,
-        weight=2,
     ),
 )

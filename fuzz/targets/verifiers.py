@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from fuzz.material import Material
 
 ALLOWED = (VerifierError, MalformedEvidence)
+Pick = Callable[["Material"], list[Evidence]]
 
 
 def evidence_from(platform: Platform, data: bytes) -> Evidence:
@@ -82,50 +83,44 @@ def vtpm(context: Context, data: bytes) -> None:
     verify_vtpm(evidence, roots=roots(context, "vtpm"), now=VTPM_NOW)
 
 
-def _seeds(pick: Callable[[Material], list[Evidence]]) -> Callable[[Material], Iterable[bytes]]:
+def _verifier(
+    name: str, summary: str, run: Callable[[Context, bytes], None], pick: Pick, max_len: int
+) -> Target:
     def seeds(material: Material) -> Iterable[bytes]:
         for e in pick(material):
             yield evidence_parts(e.report, e.report_data, e.certificates, e.collateral, e.extra)
 
-    return seeds
+    return Target(name, summary, ALLOWED, run, seeds, max_len=max_len, weight=2)
 
 
 TARGETS = (
-    Target(
-        name="verify_snp",
-        summary="verify_snp on hostile reports and certificates (AMD roots, simulated ARK)",
-        allowed=ALLOWED,
-        run=snp,
-        seeds=_seeds(lambda m: m.snp_evidence),
-        max_len=8192,
-        weight=2,
+    _verifier(
+        "verify_snp",
+        "verify_snp on hostile reports and certificates (AMD roots, simulated ARK)",
+        snp,
+        lambda m: m.snp_evidence,
+        8192,
     ),
-    Target(
-        name="verify_tdx",
-        summary="verify_tdx on hostile quotes and carried collateral (Intel root, simulated root)",
-        allowed=ALLOWED,
-        run=tdx,
-        seeds=_seeds(lambda m: m.tdx_evidence),
-        max_len=65536,
-        weight=2,
+    _verifier(
+        "verify_tdx",
+        "verify_tdx on hostile quotes and carried collateral (Intel root, simulated root)",
+        tdx,
+        lambda m: m.tdx_evidence,
+        65536,
     ),
-    Target(
-        name="verify_nitro",
-        summary="verify_nitro on hostile documents (AWS root, simulated root)",
-        allowed=ALLOWED,
-        run=nitro,
-        seeds=_seeds(lambda m: m.nitro_evidence),
-        max_len=20000,
-        weight=2,
+    _verifier(
+        "verify_nitro",
+        "verify_nitro on hostile documents (AWS root, simulated root)",
+        nitro,
+        lambda m: m.nitro_evidence,
+        20000,
     ),
-    Target(
-        name="verify_vtpm",
-        summary="verify_vtpm on hostile quotes, keys, PCRs, AK certificates and HCL reports "
+    _verifier(
+        "verify_vtpm",
+        "verify_vtpm on hostile quotes, keys, PCRs, AK certificates and HCL reports "
         "(simulated AK CA, SNP and TDX roots)",
-        allowed=ALLOWED,
-        run=vtpm,
-        seeds=_seeds(lambda m: m.vtpm_evidence),
-        max_len=65536,
-        weight=2,
+        vtpm,
+        lambda m: m.vtpm_evidence,
+        65536,
     ),
 )
