@@ -8,6 +8,8 @@ lists the same crashes with their fixes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +25,7 @@ from fuzz.material import Material
 from fuzz.targets import all_targets
 from verifier.collateral import CollateralInvalid, TdxCollateral
 from verifier.collateral.model import crl_der
-from verifier.collateral.rawjson import raw_member
+from verifier.collateral.rawjson import check_depth, raw_member
 from verifier.errors import BadInput
 from verifier.tdx.chain import load_crl
 from verifier.tdx.pem import load_pem_chain
@@ -62,15 +64,24 @@ def _pem(data: bytes) -> bytes:
     )
 
 
+def deeper_than_recursion() -> int:
+    """More levels than Python's recursion limit (which py-evm, once imported, raises)."""
+    return sys.getrecursionlimit() + 1000
+
+
 def nested_quote(depth: int) -> bytes:
     """A v4 quote whose QE certification data nests ``depth`` type-6 blocks."""
     header = (4).to_bytes(2, "little") + (2).to_bytes(2, "little") + (0x81).to_bytes(4, "little")
     header += bytes(4) + INTEL_QE_VENDOR_ID + bytes(20)
-    certification = (5).to_bytes(2, "little") + bytes(4)
-    for _ in range(depth):
-        inner = bytes(384 + 64 + 2) + certification
-        certification = (6).to_bytes(2, "little") + len(inner).to_bytes(4, "little") + inner
-    signature_data = bytes(128) + certification
+    level = 6 + 384 + 64 + 2  # type, size, QE report, its signature, auth data size (0)
+    innermost = (5).to_bytes(2, "little") + bytes(4)  # an empty PCK chain (6 bytes)
+    # Outermost first: block i holds depth - i - 1 blocks and the innermost chain, which
+    # comes to (depth - i) * level bytes after its own type and size.
+    blocks = [
+        (6).to_bytes(2, "little") + ((depth - i) * level).to_bytes(4, "little") + bytes(level - 6)
+        for i in range(depth)
+    ]
+    signature_data = bytes(128) + b"".join(blocks) + innermost
     return header + bytes(584) + len(signature_data).to_bytes(4, "little") + signature_data
 
 
@@ -90,7 +101,7 @@ def _deep_pcs_response(material: Material) -> bytes:
     c = TdxCollateral.from_evidence(evidence.collateral)
     assert c is not None
     return join_parts(
-        b'{"tcbInfo": ' + b"[" * 5000 + b', "signature": "00"}',
+        b'{"tcbInfo": ' + b"[" * deeper_than_recursion() + b', "signature": "00"}',
         {"coll.qe_identity_response": b"{}", "coll.pck_crl": c.pck_crl,
          "coll.root_ca_crl": c.root_ca_crl},
     )  # fmt: skip
@@ -179,7 +190,7 @@ CRASH_LIST = [
     Crash(
         "policy-deep-nesting",
         "policy",
-        b"a = " + b"[" * 5000,
+        lambda m: b"a = " + b"[" * deeper_than_recursion(),
         BadInput,
         "review",
         "tomllib recurses into nested arrays: RecursionError",
@@ -195,7 +206,7 @@ CRASH_LIST = [
     Crash(
         "quote-nested-certification-data",
         "tdx_quote",
-        nested_quote(1000),
+        lambda m: nested_quote(deeper_than_recursion()),
         MalformedEvidence,
         "review",
         "type-6 certification data nested without limit: RecursionError",
@@ -206,7 +217,8 @@ CRASH_LIST = [
         _deep_pcs_response,
         BadInput,
         "review",
-        "raw_member used the json module, which recurses: RecursionError",
+        "raw_member used the json module, which recurses: RecursionError (or SIGSEGV when "
+        "py_ecc has raised the recursion limit)",
     ),
 ]
 
@@ -254,8 +266,47 @@ def test_unverified_collateral_lookups_survive_a_bad_crl(material: Material) -> 
 
 
 def test_deeply_nested_collateral_json_is_named() -> None:
-    deep = b"[" * 5000
-    with pytest.raises(ValueError, match="nested too deeply"):
+    deep = b"[" * deeper_than_recursion()
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
         raw_member(b'{"tcbInfo": ' + deep + b"}", "tcbInfo")
-    with pytest.raises(CollateralInvalid, match="too deeply"):
+    with pytest.raises(CollateralInvalid, match="nested more than 64 levels"):
         TcbInfo.from_json(deep)
+
+
+def test_depth_counts_brackets_outside_strings_only() -> None:
+    check_depth(b'{"a": "[[[[[[[[\\"[[[[", "b": [[{}]]}', limit=4)
+    with pytest.raises(ValueError):
+        check_depth(b'{"a": "[[[[[[[[\\"[[[[", "b": [[{}]]}', limit=3)
+    check_depth(b'"' + b'\\"' * 10_000)  # one unterminated string, read once
+
+
+# What made this serious: py_ecc (imported with the anchor's embedded chain) raises the
+# recursion limit to 100,000, and then the json module's C decoder overflows the C stack on
+# deep input instead of raising RecursionError: the process dies (SIGSEGV).
+_UNDER_A_HIGH_RECURSION_LIMIT = """
+import sys
+sys.setrecursionlimit(100_000)
+from verifier.collateral.rawjson import raw_member
+from verifier.tdx.tcb_info import TcbInfo
+deep = b"[" * 99_000
+for parse in (lambda: raw_member(b'{"tcbInfo": ' + deep + b"}", "tcbInfo"),
+              lambda: TcbInfo.from_json(deep)):
+    try:
+        parse()
+    except Exception as exc:  # a named error (ValueError, CollateralInvalid) is the point
+        print(type(exc).__name__)
+print("alive")
+"""
+
+
+def test_deep_collateral_json_cannot_kill_the_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_HIGH_RECURSION_LIMIT],
+        capture_output=True,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert (done.returncode, done.stdout.split()) == (
+        0,
+        [b"ValueError", b"CollateralInvalid", b"alive"],
+    )

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from attestation.errors import MalformedEvidence
 from attestation.formats.pki import load_der_crl, load_pem_crl
-from verifier.collateral.rawjson import raw_member
+from verifier.collateral.rawjson import check_depth, raw_member
 from verifier.errors import BadInput
 
 PckCa = Literal["platform", "processor"]
@@ -293,8 +293,9 @@ def _json_field(raw: bytes, key: str, what: str) -> str:
 @lru_cache(maxsize=64)
 def _json_strings(raw: bytes) -> Mapping[str, str]:
     try:
+        check_depth(raw)
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply
+    except ValueError:
         return MappingProxyType({})
     if not isinstance(data, dict):
         return MappingProxyType({})
