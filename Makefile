@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,vtpm
+
+# The vtpm extra (tpm2-pytss) compiles against libtss2; install it only where the library
+# is (`.ci/run` installs it). Without it, the vTPM device tests skip locally (and fail in CI).
+HAVE_TSS   := $(shell pkg-config --exists tss2-esys 2>/dev/null && echo yes)
+TEST_EXTRAS ?= dev$(if $(HAVE_TSS),$(comma)vtpm)
+comma := ,
 
 # npm tools (solc-js, anvil) pinned in package.json. Without npm, the tests that need them
 # skip locally (and fail in CI, where .ci/run installs npm).
@@ -13,52 +17,61 @@ NODE_DEPS := $(if $(NPM),node_modules/.installed)
 # Fuzzing: base seconds per target (binary parsers and verifiers run twice as long).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
-FUZZ_STAMP   := $(VENV)/.fuzz-installed
 
 .PHONY: demo test lint typecheck unit bench clean contracts fuzz
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
-	touch $(STAMP)
+
+# What the demo needs (a plain install plus the openai SDK the demo client uses).
+$(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e ".[demo]"
+	touch $@
+
+# What the tests need: linters, type checker, SDKs, and the vtpm extra where it builds.
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e ".[$(TEST_EXTRAS)]"
+	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 ## The main job: the full local stack on embedded defaults.
-demo: $(STAMP)
+demo: $(VENV)/.installed-demo
 	$(BIN)/veritee demo
 
 ## The tests: linter, type checker, import boundaries, then the suite.
-test: $(STAMP) lint typecheck unit
+test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_DEPS)
+unit: $(VENV)/.installed-test $(NODE_DEPS)
 	$(BIN)/pytest
 
 ## Recompile contracts/src into the committed contracts/artifacts (deterministic).
-contracts: $(STAMP) node_modules/.installed
+contracts: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/python -m contracts.compile
 
-bench: $(STAMP)
+## Every benchmark, side by side; rewrites docs/benchmarks.md.
+bench: $(VENV)/.installed-test $(NODE_DEPS)
 	$(BIN)/python -m bench
 
-$(FUZZ_STAMP): $(STAMP)
+# What fuzzing needs: a plain install plus atheris and coverage.py.
+$(VENV)/.installed-fuzz: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -e ".[fuzz]"
 	touch $@
 
 ## Coverage-guided fuzzing of every parser of untrusted bytes, one target after the other
 ## on one core (docs/fuzzing.md). Corpora and crashes stay in .fuzz/.
-fuzz: $(FUZZ_STAMP)
+fuzz: $(VENV)/.installed-fuzz
 	$(BIN)/python -m fuzz run --seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
 
 clean:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from attestation.simulated.snp import SimulatedSnpProvider
 from tests.cli.helpers import run_cli, run_script
 from tests.helpers.snp import simulated_state_dir
 
@@ -254,13 +256,25 @@ def test_simulated_tdx_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run_cli(capsys, "verify", "evidence", out).code == 1
 
 
+@pytest.fixture(scope="module")
+def shared_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One state dir for every simulator (a copy of the session's SNP state: RSA-4096 is slow)."""
+    state = tmp_path_factory.mktemp("all-simulators") / "state"
+    SimulatedSnpProvider(simulated_state_dir())  # make sure the SNP state exists
+    shutil.copytree(simulated_state_dir(), state)
+    return state
+
+
 @pytest.mark.parametrize(
     "platform", ["simulated-sev-snp", "simulated-tdx", "simulated-nitro", "simulated-vtpm"]
 )
 def test_every_simulated_platform_round_trips_with_one_state_dir(
-    platform: str, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+    platform: str,
+    shared_state: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state = simulated_state_dir()  # shared by all simulators: --roots finds each one's roots
+    state = shared_state  # --roots finds each simulator's roots under it
     out = tmp_path_factory.mktemp(platform) / "evidence.json"
     made = run_cli(
         capsys,

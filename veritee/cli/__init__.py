@@ -14,7 +14,7 @@ from veritee import __version__
 from veritee.cli.exitcodes import BAD_INPUT, guarded
 
 # Each module defines ``register(subparsers)`` and sets ``handler`` on its parsers.
-SUBCOMMANDS: tuple[str, ...] = ("attest", "policy", "verify")
+SUBCOMMANDS: tuple[str, ...] = ("attest", "enclave", "policy", "upstream_sim", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
