@@ -7,6 +7,7 @@
     python -m fuzz reproduce TARGET FILE|DIR... # run the harness on files, no atheris
     python -m fuzz minimize TARGET FILE         # libFuzzer's -minimize_crash
     python -m fuzz coverage [--targets a,b]     # line coverage of the corpora (coverage.py)
+    python -m fuzz report [RESULTS.json]        # a saved run as a Markdown table
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quiet", action="store_true", help="report crashes only")
     reproduce.add_argument("target")
     reproduce.add_argument("files", nargs="+", type=Path)
+    report = commands.add_parser("report", help="a saved run as a Markdown table")
+    report.add_argument("results", nargs="*", type=Path, help="default: the latest run")
     coverage = commands.add_parser("coverage", help="line coverage of the seeds and corpora")
     coverage.add_argument("--targets", default="", help="comma-separated names (default: all)")
     minimize = commands.add_parser("minimize", help="minimise a crashing input")
@@ -116,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "reproduce":
         return _reproduce(args.target, args.files, args.work, quiet=args.quiet)
+    if args.command == "report":
+        import json
+
+        from fuzz.campaign import markdown
+
+        files = args.results or sorted((args.work / "results").glob("*.json"))[-1:]
+        rows = [row for f in files for row in json.loads(f.read_text())]
+        print(markdown(rows))
+        return 0
     if args.command == "coverage":
         return _coverage(_selected(args.targets), args.work)
     if args.command == "minimize":

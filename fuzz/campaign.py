@@ -199,6 +199,18 @@ def table(results: list[Result]) -> str:
     )
 
 
+def markdown(results: list[dict[str, object]]) -> str:
+    """A saved run (``results/*.json``) as the Markdown table of docs/fuzzing.md."""
+    head = "| target | seconds | runs | runs/s | cov | ft | corpus | slowest input (s) | peak RSS (MB) | outcome |"
+    lines = [head, "|---|" + "---:|" * 8 + "---|"]
+    keys = ("seconds", "executions", "exec_per_sec", "coverage", "features", "corpus",
+            "slowest_unit_sec", "peak_rss_mb")  # fmt: skip
+    for r in results:
+        cells = [f"`{r['target']}`", *(f"{r[k]:,}" for k in keys), str(r["outcome"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def save(results: list[Result], work: Path, started: datetime) -> Path:
     import json
 

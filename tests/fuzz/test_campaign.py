@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
-from fuzz.campaign import parse_output, table, write_seeds
+from fuzz.campaign import markdown, parse_output, table, write_seeds
 
 CLEAN = """INFO: Seed: 1234
 #2\tINITED cov: 140 ft: 180 corp: 20/21Kb exec/s: 0 rss: 63Mb
@@ -65,3 +66,10 @@ def test_seeds_replace_the_directory(tmp_path: Path) -> None:
     assert write_seeds(tmp_path / "s", [b"a", b"b", b"a"]) == 2
     assert write_seeds(tmp_path / "s", [b"c"]) == 1
     assert [p.read_bytes() for p in (tmp_path / "s").iterdir()] == [b"c"]
+
+
+def test_a_saved_run_as_markdown() -> None:
+    row = asdict(parse_output("snp_report", 60, 8, CLEAN, 0))
+    lines = markdown([row]).splitlines()
+    assert lines[0].startswith("| target | seconds | runs |")
+    assert lines[2] == "| `snp_report` | 60 | 801,542 | 13,359 | 150 | 201 | 23 | 1 | 63 | ok |"
