@@ -14,6 +14,10 @@ comma := ,
 NPM       := $(shell command -v npm 2>/dev/null)
 NODE_DEPS := $(if $(NPM),node_modules/.installed)
 
+# Fuzzing: base seconds per target (binary parsers and verifiers run twice as long).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
 .PHONY: demo test lint typecheck unit bench clean contracts fuzz
 
 $(VENV)/bin/python:
@@ -61,6 +65,16 @@ contracts: $(VENV)/.installed-test node_modules/.installed
 ## Every benchmark, side by side; rewrites docs/benchmarks.md.
 bench: $(VENV)/.installed-test $(NODE_DEPS)
 	$(BIN)/python -m bench
+
+# What fuzzing needs: a plain install plus atheris and coverage.py.
+$(VENV)/.installed-fuzz: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e ".[fuzz]"
+	touch $@
+
+## Coverage-guided fuzzing of every parser of untrusted bytes, one target after the other
+## on one core (docs/fuzzing.md). Corpora and crashes stay in .fuzz/.
+fuzz: $(VENV)/.installed-fuzz
+	$(BIN)/python -m fuzz run --seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -27,6 +27,7 @@ policy. The format is documented in ``docs/policy.md``::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,8 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise BadInput("policy", f"{source} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib recurses into nested arrays and inline tables
+            raise BadInput("policy", f"{source} nests arrays or tables too deeply") from None
         return _parse(data, source)
 
     @classmethod
@@ -111,6 +114,32 @@ def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], source: str, 
         raise _fail(source, where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
 
 
+def _section(data: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
+    """The table ``[name]`` (empty when absent), its keys checked: not an array of tables."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise _fail(source, f"[{name}]", "must be a table")
+    _check_keys(
+        table, _POLICY_KEYS if name == "policy" else _SECTION_KEYS[name], source, f"[{name}]"
+    )
+    return table
+
+
+def _names(value: object, allowed: frozenset[str], source: str, where: str) -> frozenset[str]:
+    """A non-empty list of strings drawn from ``allowed``."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) for v in value)
+        or not set(value) <= allowed
+    ):
+        raise _fail(source, where, f"must be a non-empty list drawn from {sorted(allowed)}")
+    return frozenset(value)
+
+
+_PCR_INDEX = re.compile(r"0|[1-9][0-9]?")  # canonical decimal: "7" and "07" are not both keys
+
+
 def _hex_list(value: object, source: str, where: str, sizes: tuple[int, ...]) -> frozenset[str]:
     if not isinstance(value, list) or not value:
         raise _fail(source, where, "must be a non-empty list of hex strings")
@@ -129,13 +158,10 @@ def _hex_list(value: object, source: str, where: str, sizes: tuple[int, ...]) ->
 
 def _parse(data: Mapping[str, Any], source: str) -> Policy:
     _check_keys(data, _TOP, source, "top level")
-    top = data.get("policy", {})
-    if not isinstance(top, dict):
-        raise _fail(source, "[policy]", "must be a table")
-    _check_keys(top, _POLICY_KEYS, source, "[policy]")
-    platforms = top.get("platforms", list(PLATFORMS))
-    if not isinstance(platforms, list) or not platforms or not set(platforms) <= set(PLATFORMS):
-        raise _fail(source, "platforms", f"must be a non-empty list drawn from {list(PLATFORMS)}")
+    top = _section(data, "policy", source)
+    platforms = _names(
+        top.get("platforms", list(PLATFORMS)), frozenset(PLATFORMS), source, "platforms"
+    )
     debug = top.get("unsafe_allow_debug", False)
     if not isinstance(debug, bool):
         raise _fail(source, "unsafe_allow_debug", "must be true or false")
@@ -150,8 +176,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Policy:
         )
 
     measurements: dict[str, dict[str, frozenset[str]]] = {}
-    snp = data.get("sev-snp", {})
-    _check_keys(snp, _SECTION_KEYS["sev-snp"], source, "[sev-snp]")
+    snp = _section(data, "sev-snp", source)
     if "measurements" in snp:
         measurements["sev-snp"] = {
             "measurement": _hex_list(snp["measurements"], source, "sev-snp.measurements", (96,))
@@ -167,8 +192,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Policy:
     if type(max_vmpl) is not int or not 0 <= max_vmpl <= 3:
         raise _fail(source, "sev-snp.max_vmpl", "must be an integer 0..3")
 
-    tdx = data.get("tdx", {})
-    _check_keys(tdx, _SECTION_KEYS["tdx"], source, "[tdx]")
+    tdx = _section(data, "tdx", source)
     pinned = {
         k: _hex_list(v, source, f"tdx.{k}", (96,))
         for k, v in tdx.items()
@@ -176,25 +200,24 @@ def _parse(data: Mapping[str, Any], source: str) -> Policy:
     }
     if pinned:
         measurements["tdx"] = pinned
-    statuses = tdx.get("allowed_tcb_statuses", sorted(DEFAULT_TCB_STATUSES))
-    if not isinstance(statuses, list) or not statuses or not set(statuses) <= TDX_STATUSES:
-        raise _fail(
-            source,
-            "tdx.allowed_tcb_statuses",
-            f"must be a non-empty list drawn from {sorted(TDX_STATUSES)}",
-        )
+    statuses = _names(
+        tdx.get("allowed_tcb_statuses", sorted(DEFAULT_TCB_STATUSES)),
+        TDX_STATUSES,
+        source,
+        "tdx.allowed_tcb_statuses",
+    )
 
-    nitro = data.get("nitro", {})
-    _check_keys(nitro, _SECTION_KEYS["nitro"], source, "[nitro]")
+    nitro = _section(data, "nitro", source)
     if nitro:
         measurements["nitro"] = {
             k: _hex_list(v, source, f"nitro.{k}", (96,)) for k, v in nitro.items()
         }
 
-    vtpm = data.get("vtpm", {})
-    _check_keys(vtpm, _SECTION_KEYS["vtpm"], source, "[vtpm]")
+    vtpm = _section(data, "vtpm", source)
     pcrs = vtpm.get("pcrs", {})
-    if not isinstance(pcrs, dict) or not all(str(k).isdigit() and 0 <= int(k) <= 23 for k in pcrs):
+    if not isinstance(pcrs, dict) or not all(
+        _PCR_INDEX.fullmatch(k) and int(k) <= 23 for k in pcrs
+    ):
         raise _fail(source, "vtpm.pcrs", "must map PCR indexes 0..23 to lists of hex digests")
     if pcrs:
         measurements["vtpm"] = {
@@ -203,12 +226,12 @@ def _parse(data: Mapping[str, Any], source: str) -> Policy:
         }
 
     return Policy(
-        platforms=frozenset(platforms),
+        platforms=platforms,
         unsafe_allow_debug=debug,
         expected_report_data=expected,
         measurements=measurements,
         snp_min_tcb=dict(min_tcb),
         snp_max_vmpl=max_vmpl,
-        tdx_allowed_tcb_statuses=frozenset(statuses),
+        tdx_allowed_tcb_statuses=statuses,
         source=source,
     )

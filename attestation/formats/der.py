@@ -14,6 +14,7 @@ OCTET_STRING = 0x04
 OID = 0x06
 ENUMERATED = 0x0A
 SEQUENCE = 0x30
+MAX_ARC_BYTES = 16  # 112 bits per OID arc: far beyond any registered arc
 
 
 def read_tlv(data: bytes, pos: int, field: str) -> tuple[int, bytes, int]:
@@ -53,15 +54,25 @@ def expect(tag: int, item: tuple[int, bytes], field: str) -> bytes:
 
 
 def decode_oid(value: bytes, field: str) -> str:
+    """Dotted text of an OBJECT IDENTIFIER; each arc minimally encoded, at most 16 bytes.
+
+    The bound keeps hostile arcs from growing into integers too long to print (Python
+    refuses to convert integers of more than 4300 digits to text).
+    """
     if not value or value[-1] & 0x80:
         raise MalformedEvidence("bad OBJECT IDENTIFIER", field=field)
     arcs: list[int] = []
-    current = 0
+    current = length = 0
     for byte in value:
+        if length == 0 and byte == 0x80:
+            raise MalformedEvidence("OBJECT IDENTIFIER arc not minimally encoded", field=field)
+        length += 1
+        if length > MAX_ARC_BYTES:
+            raise MalformedEvidence("OBJECT IDENTIFIER arc too large", field=field)
         current = (current << 7) | (byte & 0x7F)
         if not byte & 0x80:
             arcs.append(current)
-            current = 0
+            current = length = 0
     first = min(arcs[0] // 40, 2)
     return ".".join(str(a) for a in (first, arcs[0] - 40 * first, *arcs[1:]))
 

@@ -30,10 +30,10 @@ from types import MappingProxyType
 
 import cbor2
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from attestation.errors import MalformedEvidence
 from attestation.formats.cose import CoseSign1, decode_cbor
+from attestation.formats.pki import load_der_certificate
 
 DIGESTS = ("SHA256", "SHA384", "SHA512")
 PCR_SIZES = frozenset({32, 48, 64})
@@ -47,30 +47,12 @@ OPTIONAL_KEYS = ("public_key", "user_data", "nonce")
 DOCUMENT_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 
 
-# What cryptography raises for certificates it cannot read, eagerly or lazily.
-_DER_ERRORS = (
-    ValueError,
-    TypeError,
-    x509.InvalidVersion,
-    x509.DuplicateExtension,
-    x509.UnsupportedGeneralNameType,
-)
-
-
 def _certificate(der: object, name: str) -> x509.Certificate:
     if not isinstance(der, bytes) or not 1 <= len(der) <= MAX_CERTIFICATE_SIZE:
         raise MalformedEvidence(
             f"must be a DER certificate of 1 to {MAX_CERTIFICATE_SIZE} bytes", field=name
         )
-    try:
-        cert = x509.load_der_x509_certificate(der)
-        # Parse the lazily decoded parts now, so that bad DER is reported here.
-        _ = cert.extensions, cert.public_key(), cert.subject, cert.issuer
-        _ = cert.not_valid_before_utc, cert.not_valid_after_utc
-    except _DER_ERRORS as exc:
-        raise MalformedEvidence(f"not a DER X.509 certificate: {exc}", field=name) from None
-    except UnsupportedAlgorithm as exc:
-        raise MalformedEvidence(f"unsupported key or algorithm: {exc}", field=name) from None
+    cert = load_der_certificate(der, name)
     if cert.serial_number <= 0:
         raise MalformedEvidence("the serial number must be positive (RFC 5280)", field=name)
     return cert

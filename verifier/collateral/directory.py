@@ -21,9 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from attestation.errors import MalformedEvidence
+from attestation.formats.pki import load_pem_certificates
 from verifier.collateral.model import (
     AmdChain,
     AmdKeyType,
@@ -116,8 +117,8 @@ class DirectoryCollateral:
 def amd_chain_from_pem(pem: bytes, what: str) -> AmdChain:
     """Split AMD KDS's ``cert_chain`` (intermediate, then root) into DER certificates."""
     try:
-        certs = x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
+        certs = load_pem_certificates(pem, what)
+    except MalformedEvidence as exc:
         raise BadInput("collateral.format", f"{what} is not PEM: {exc}") from None
     if len(certs) != 2:
         raise BadInput("collateral.format", f"{what} must hold two certificates, not {len(certs)}")

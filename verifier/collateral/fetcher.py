@@ -20,15 +20,15 @@ Endpoints (v4 of Intel's API)::
 from __future__ import annotations
 
 import urllib.parse
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
+from attestation.errors import MalformedEvidence
+from attestation.formats.pki import load_der_certificate
 from verifier.collateral.directory import (
     AmdPaths,
     DirectoryCollateral,
@@ -138,10 +138,8 @@ class PcsKdsFetcher:
         url = f"{self.kds_url}/vcek/v1/{product}/{hwid.hex()}?{tcb.query()}"
         der = self._get(url).body
         try:
-            with warnings.catch_warnings():  # VCEKs have serial number 0, which RFC 5280 forbids
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                x509.load_der_x509_certificate(der)
-        except ValueError:
+            load_der_certificate(der, "vcek")
+        except MalformedEvidence:
             reason = f"{url} did not serve a DER certificate"
             raise CollateralUnavailable("collateral", reason) from None
         self._store(lambda root: AmdPaths(root, product, "vcek").vcek(hwid, tcb), der)

@@ -18,7 +18,9 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from verifier.collateral.rawjson import raw_member
+from attestation.errors import MalformedEvidence
+from attestation.formats.pki import load_der_crl, load_pem_crl
+from verifier.collateral.rawjson import check_depth, raw_member
 from verifier.errors import BadInput
 
 PckCa = Literal["platform", "processor"]
@@ -45,9 +47,9 @@ def crl_der(data: bytes, what: str) -> bytes:
     """A CRL as DER, from DER or PEM bytes; BadInput if it is neither."""
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data).public_bytes(Encoding.DER)
-        x509.load_der_x509_crl(data)
-    except ValueError as exc:
+            return load_pem_crl(data, what).public_bytes(Encoding.DER)
+        load_der_crl(data, what)
+    except MalformedEvidence as exc:
         raise BadInput(_CHECK, f"{what} is not a PEM or DER CRL: {exc}") from None
     return data
 
@@ -102,9 +104,9 @@ class TdxCollateral:
     def pck_crl_issuer(self) -> str:
         """The PCK CRL issuer's common name, "" if unreadable (lookups only)."""
         try:
-            crl = x509.load_der_x509_crl(self.pck_crl)
+            crl = load_der_crl(self.pck_crl, "pck_crl")
             names = crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        except ValueError:
+        except MalformedEvidence:
             return ""
         return str(names[0].value) if names else ""
 
@@ -126,7 +128,7 @@ class TdxCollateral:
         """When the first of its parts expires (unverified: for choosing and caching only)."""
         ends = [self._time(self.tcb_info, "nextUpdate"), self._time(self.qe_identity, "nextUpdate")]
         for der in (self.pck_crl, self.root_ca_crl):
-            next_update = x509.load_der_x509_crl(der).next_update_utc
+            next_update = load_der_crl(der, "crl").next_update_utc
             if next_update is not None:
                 ends.append(next_update)
         return min(ends)
@@ -134,9 +136,7 @@ class TdxCollateral:
     def not_before(self) -> datetime:
         """When the last of its parts was issued (unverified: for choosing and caching only)."""
         starts = [self._time(self.tcb_info, "issueDate"), self._time(self.qe_identity, "issueDate")]
-        starts += [
-            x509.load_der_x509_crl(d).last_update_utc for d in (self.pck_crl, self.root_ca_crl)
-        ]
+        starts += [load_der_crl(d, "crl").last_update_utc for d in (self.pck_crl, self.root_ca_crl)]
         return max(starts)
 
     def valid_at(self, now: datetime) -> bool:
@@ -293,6 +293,7 @@ def _json_field(raw: bytes, key: str, what: str) -> str:
 @lru_cache(maxsize=64)
 def _json_strings(raw: bytes) -> Mapping[str, str]:
     try:
+        check_depth(raw)
         data = json.loads(raw)
     except ValueError:
         return MappingProxyType({})

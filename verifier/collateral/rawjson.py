@@ -3,18 +3,45 @@
 Intel signs the bytes of the ``tcbInfo`` / ``enclaveIdentity`` value exactly as the PCS
 serves them. Parsing and dumping again would change whitespace or key order and break
 the signature, so we locate the value's span in the original body instead.
+
+It also holds :func:`check_depth`, which every reader of collateral JSON calls before the
+``json`` module sees the bytes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
+MAX_DEPTH = 64  # Intel's collateral nests 6 levels deep
 _DECODER = json.JSONDecoder()
 _WS = " \t\n\r"
+# One left-to-right pass: a string (closed, or running to the end of the input) or a bracket.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*+\\?(?:"|\Z)|[\[\]{}]', re.DOTALL)
+
+
+def check_depth(raw: bytes, limit: int = MAX_DEPTH) -> None:
+    """ValueError if ``raw`` nests arrays and objects more than ``limit`` levels deep.
+
+    The ``json`` module's C decoder recurses once per level on the C stack. Under the
+    default recursion limit deep input raises RecursionError, but py-evm and py_ecc (the
+    anchor's embedded chain) raise the limit to 100,000, and then such input overflows the
+    C stack and kills the process. So collateral JSON is measured first, in linear time.
+    """
+    depth = 0
+    for token in _TOKEN.finditer(raw):
+        first = token.group()[:1]
+        if first in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise ValueError(f"JSON nested more than {limit} levels deep")
+        elif first in (b"]", b"}"):
+            depth -= 1
 
 
 def raw_member(body: bytes, key: str) -> bytes:
     """The raw bytes of ``body``'s top-level member ``key``; ValueError if absent or not JSON."""
+    check_depth(body)
     text = body.decode("utf-8")  # UTF-8 round-trips exactly: the slice re-encodes to the same bytes
     pos = _skip(text, 0)
     if text[pos : pos + 1] != "{":

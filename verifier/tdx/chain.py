@@ -15,6 +15,7 @@ from functools import lru_cache
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
+from attestation.formats.pki import load_der_crl
 from verifier.collateral.errors import CollateralExpired, CollateralInvalid
 from verifier.errors import CertificateChainInvalid, VerifierError
 from verifier.trust import TrustedRoots
@@ -116,8 +117,11 @@ def load_crl(der: bytes, *, check: str, what: str) -> x509.CertificateRevocation
 
 @lru_cache(maxsize=32)
 def _parse_crl(der: bytes) -> x509.CertificateRevocationList:
-    """Parsed CRLs are cached by their bytes; their signatures are checked on every use."""
-    return x509.load_der_x509_crl(der)
+    """Parsed CRLs are cached by their bytes; their signatures are checked on every use.
+
+    Parsed completely: MalformedEvidence (a ValueError) for any damaged part.
+    """
+    return load_der_crl(der, "crl")
 
 
 def verify_crl(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from verifier.collateral.errors import CollateralInvalid
+from verifier.collateral.rawjson import check_depth
 
 
 def load_signed_json(
@@ -16,6 +17,7 @@ def load_signed_json(
 ) -> Fields:
     """Parse signed collateral JSON and check its ``id`` and ``version``."""
     try:
+        check_depth(raw)
         data = json.loads(raw)
     except ValueError as exc:
         raise CollateralInvalid(check, f"the {what} is not JSON: {exc}") from None

@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import warnings
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+
+from attestation.formats.pki import load_der_certificate
 
 _BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----")
 _WHITESPACE = re.compile(rb"[\r\n\t ]*")
@@ -46,24 +46,12 @@ def _load(data: bytes) -> tuple[x509.Certificate, ...]:
             raise ValueError(f"bad base64 in the certificate at byte {pos}: {exc}") from None
         if base64.b64encode(der) != text:
             raise ValueError(f"non-canonical base64 in the certificate at byte {pos}")
-        certs.append(_parsed(x509.load_der_x509_certificate(der), pos))
+        # Parsed completely now; MalformedEvidence is a ValueError too.
+        certs.append(load_der_certificate(der, f"the certificate at byte {pos}"))
         pos = _skip(data, match.end())
     if not certs:
         raise ValueError("no certificates")
     return tuple(certs)
-
-
-def _parsed(cert: x509.Certificate, pos: int) -> x509.Certificate:
-    """Parse every field now: cryptography parses lazily, and a damaged field must fail here."""
-    try:
-        with warnings.catch_warnings():  # oddities are errors below or signature failures later
-            warnings.simplefilter("ignore")
-            _ = (cert.subject, cert.issuer, cert.serial_number, cert.signature_algorithm_oid)
-            _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature)
-            _ = (list(cert.extensions), cert.public_key(), cert.tbs_certificate_bytes)
-    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
-        raise ValueError(f"the certificate at byte {pos} does not parse: {exc}") from None
-    return cert
 
 
 def _skip(data: bytes, pos: int) -> int:

@@ -12,7 +12,6 @@ pinned by SHA-256 in ``SHIPPED``: a file whose hash differs is refused at load.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -20,8 +19,9 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.utils import CryptographyDeprecationWarning
 
+from attestation.errors import MalformedEvidence
+from attestation.formats.pki import load_der_certificate, load_pem_certificates
 from verifier.errors import BadInput
 from verifier.trust.amd import AMD_ROOTS
 
@@ -55,15 +55,15 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
 
 
 def load_certificates(data: bytes, source: str = "input") -> list[x509.Certificate]:
-    """Parse one DER certificate or any number of PEM certificates; raise BadInput."""
+    """Parse one DER certificate or any number of PEM certificates; raise BadInput.
+
+    Every part of every certificate is parsed now (:mod:`attestation.formats.pki`).
+    """
     try:
-        with warnings.catch_warnings():
-            # AMD issues VCEKs with serial number 0, which cryptography warns about.
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            if b"-----BEGIN CERTIFICATE-----" in data:
-                return list(x509.load_pem_x509_certificates(data))
-            return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return load_pem_certificates(data, source)
+        return [load_der_certificate(data, source)]
+    except MalformedEvidence as exc:
         raise BadInput("roots", f"{source} is not a PEM or DER certificate: {exc}") from None
 
 

@@ -20,8 +20,10 @@ from typing import Any
 
 from cryptography import x509
 
+from attestation.errors import MalformedEvidence
 from attestation.evidence import Evidence
 from attestation.formats.hcl import HclReport
+from attestation.formats.pki import load_der_certificate
 from attestation.formats.tpm import TpmPublic
 from attestation.formats.tpm.keys import public_key, same_public_key
 from verifier.claims import Check
@@ -148,6 +150,6 @@ def _bind_certificate(
 
 def _certificate(der: bytes, role: str) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+        return load_der_certificate(der, role)
+    except MalformedEvidence as exc:
         raise BadInput(role, f"not a DER certificate: {exc}") from None

@@ -12,7 +12,9 @@ Layout, little-endian::
                             ‖ certification data (nested; type 5 in practice)
       type 5 (PCK certificate chain), data = concatenated PEM: leaf, intermediate, root
 
-A TDX quote's outer certification data is always type 6. Every length must account for
+A TDX quote's outer certification data is always type 6; the nested one never is (it
+certifies the QE, whose report is already there), so parsing never recurses: a quote of
+thousands of nested type-6 blocks cannot exhaust the stack. Every length must account for
 its bytes exactly: leftovers inside a structure are malformed.
 """
 
@@ -54,7 +56,10 @@ class CertificationData:
         return self.data.rstrip(b"\x00") if self.type == CERT_DATA_PCK_CHAIN else None
 
     @classmethod
-    def parse(cls, reader: Reader, field: str = "certification_data") -> CertificationData:
+    def parse(
+        cls, reader: Reader, field: str = "certification_data", *, nested: bool = False
+    ) -> CertificationData:
+        """Read one certification data; a ``nested`` one (inside type 6) is never type 6."""
         type_offset = reader.offset
         cert_type = reader.u16(f"{field}.type")
         size = reader.u32(f"{field}.size")
@@ -63,6 +68,12 @@ class CertificationData:
         if cert_type not in KNOWN_CERT_DATA_TYPES:
             raise MalformedEvidence(
                 f"unknown certification data type {cert_type}",
+                field=f"{field}.type",
+                offset=type_offset,
+            )
+        if nested and cert_type == CERT_DATA_QE_REPORT:
+            raise MalformedEvidence(
+                "QE report certification data cannot nest another (type 6)",
                 field=f"{field}.type",
                 offset=type_offset,
             )
@@ -100,6 +111,11 @@ class QeReportCertificationData:
         require_size(self.qe_report_signature, 64, "qe_report_signature")
         if len(self.qe_auth_data) > 0xFFFF:
             raise MalformedEvidence("at most 65535 bytes", field="qe_auth_data")
+        if self.certification_data.type == CERT_DATA_QE_REPORT:
+            raise MalformedEvidence(
+                "QE report certification data cannot nest another (type 6)",
+                field="qe_certification_data.type",
+            )
 
     @classmethod
     def build(
@@ -125,7 +141,7 @@ class QeReportCertificationData:
         signature = reader.take(64, "qe_report_signature")
         auth_size = reader.u16("qe_auth_data.size")
         auth = reader.take(auth_size, "qe_auth_data")
-        nested = CertificationData.parse(reader, "qe_certification_data")
+        nested = CertificationData.parse(reader, "qe_certification_data", nested=True)
         return cls(report, raw, signature, auth, nested)
 
     def to_bytes(self) -> bytes:
