@@ -19,7 +19,7 @@ from bench.cpu import rss_mib
 from bench.loadgen import Load
 from bench.probe import chat_body
 from bench.stats import table
-from bench.suite import BudgetRow, Context, Options, Section
+from bench.suite import BudgetRow, Context, Headline, Options, Section
 
 TITLE = "Memory over a steady run"
 ORDER = 60
@@ -95,7 +95,13 @@ and the requests the process's path served in the run.
         ),
         f"{litellm['start']:.0f} -> {litellm['end']:.0f} MiB" if litellm else "",
     )
-    return Section(TITLE, text, [row], {"samples": samples, "summary": data, "served": served})
+    heads = []
+    if litellm:
+        heads.append(Headline(f"resident set at the end of the {_duration(seconds)} run",
+                              " + ".join(f"{data[p]['end']:.0f}" for p in veritee) + " MiB",
+                              f"{litellm['end']:.0f} MiB"))  # fmt: skip
+    raw = {"samples": samples, "summary": data, "served": served}
+    return Section(TITLE, text, [row], raw, heads)
 
 
 def _duration(seconds: float) -> str:

@@ -18,7 +18,7 @@ from bench.loadgen import Load, Result
 from bench.probe import chat_body
 from bench.stacks import Target
 from bench.stats import Spread, percentile, table
-from bench.suite import BudgetRow, Context, Options, Section
+from bench.suite import BudgetRow, Context, Headline, Options, Section
 
 TITLE = "Throughput under load"
 ORDER = 50
@@ -78,8 +78,45 @@ def run(ctx: Context) -> Section:
                             for n in names}  # fmt: skip
     ctx.data["max_rate"] = max(f[n]["rate"].high for f in figures.values() for n in names)
     _plot(ctx, targets, figures)
-    return Section(TITLE, _text(ctx, targets, figures, rounds, seconds, warmup),
-                   _budgets(figures), _raw(figures))  # fmt: skip
+    text = _text(ctx, targets, figures, rounds, seconds, warmup) + _ceiling(figures)
+    return Section(TITLE, text, _budgets(figures), _raw(figures), _headlines(figures))
+
+
+def _path_cpu(figures: dict[int, dict[str, Any]], clients: int, name: str) -> float:
+    """CPU per request of every process on a path (µs), at ``clients``."""
+    return float(sum(figures[clients][name]["cpu_us"].values()))
+
+
+def _ceiling(figures: dict[int, dict[str, Any]]) -> str:
+    """What one core can do at the CPU cost per request measured at 64 clients."""
+    if "gateway" not in figures.get(64, {}):
+        return ""
+    asked = 64 / LATENCY_MS * 1000
+    lines = []
+    for name, label in (("gateway", "veritee's whole path (gateway + enclave)"),
+                        ("litellm", "LiteLLM")):  # fmt: skip
+        if name in figures[64]:
+            us = _path_cpu(figures, 64, name)
+            lines.append(f"{label} costs {us:,.0f} µs of CPU per request, so its core can serve "
+                         f"at most about {1e6 / us:,.0f} requests/s ({1e6 / us / asked:.0%} of what "
+                         f"64 clients ask for; measured: {figures[64][name]['ratio'].median:.0%})")  # fmt: skip
+    return (f"\nWhy: at 64 clients and {LATENCY_MS} ms, the clients ask for {asked:,.0f} "
+            "requests/s. " + "; ".join(lines) + ". The throughput of a proxy on one core is "
+            "its CPU cost per request; where it goes is in \"Where the time goes\".\n")  # fmt: skip
+
+
+def _headlines(figures: dict[int, dict[str, Any]]) -> list[Headline]:
+    rows = []
+    for clients, per in figures.items():
+        if "gateway" in per and "litellm" in per:
+            rows.append(Headline(f"throughput at {clients} clients, share of direct",
+                                 f"{per['gateway']['ratio'].median:.1%}",
+                                 f"{per['litellm']['ratio'].median:.1%}"))  # fmt: skip
+    if rows and 64 in figures:
+        rows.append(Headline("CPU per request at 64 clients (all processes of the path)",
+                             f"{_path_cpu(figures, 64, 'gateway'):,.0f} µs",
+                             f"{_path_cpu(figures, 64, 'litellm'):,.0f} µs"))  # fmt: skip
+    return rows
 
 
 def _text(ctx: Context, targets: dict[str, Target], figures: dict[int, dict[str, Any]],
@@ -92,7 +129,7 @@ def _text(ctx: Context, targets: dict[str, Target], figures: dict[int, dict[str,
         for n in names:
             rate = f[n]["rate"].fmt(",.0f")
             cells.append(rate if n == "direct" else f"{rate}<br>**{f[n]['ratio'].median:.1%}** "
-                         f"<sub>({f[n]['ratio'].low:.0%}-{f[n]['ratio'].high:.0%})</sub>")  # fmt: skip
+                         f"<sub>({f[n]['ratio'].low:.0%}…{f[n]['ratio'].high:.0%})</sub>")  # fmt: skip
         rows.append(cells)
     detail = []
     for clients, f in figures.items():

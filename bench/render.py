@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -69,16 +70,36 @@ def machine_section(machine: dict[str, Any], stacks: Stacks | None) -> str:
 
 
 def summary(outcomes: list[Outcome]) -> str:
-    rows: list[BudgetRow] = [row for o in outcomes if o.section for row in o.section.budgets]
-    if not rows:
-        return ""
-    mark = {True: "yes", False: "**no**", None: "not measured"}
-    lines = [[r.budget, r.measured, mark[r.met], r.miss or "", r.litellm or "-"] for r in rows]
-    return (
-        "## Summary: the budgets of DESIGN.md\n\n"
-        + table(["budget", "veritee", "met", "missed by", "LiteLLM, same figure"], lines, "lllll")
-        + "\n"
-    )
+    sections = [o.section for o in outcomes if o.section]
+    rows: list[BudgetRow] = [row for s in sections for row in s.budgets]
+    heads = [h for s in sections for h in s.headlines]
+    scripts = [o.family for o in outcomes if o.section and o.family.run is None]
+    parts = []
+    if rows:
+        mark = {True: "yes", False: "**no**", None: "not measured"}
+        lines = [[r.budget, r.measured, mark[r.met], r.miss or "", r.litellm or "-"] for r in rows]
+        header = ["budget", "veritee", "met", "missed by", "LiteLLM, same figure"]
+        parts.append(
+            "## Summary: the budgets of DESIGN.md\n\n" + table(header, lines, "lllll") + "\n\n"
+            "Where a budget is missed, the section that measures it says where the time goes "
+            '(CPU per request of each process; the profiles in "Where the time goes").\n'
+        )
+    if scripts:
+        parts.append(
+            "Sections produced by plain scripts carry no verdict in this table: "
+            + ", ".join(f'"{f.title}" (`bench/bench_{f.name}.py`)' for f in scripts)
+            + ".\n"
+        )
+    if heads:
+        lines = [[h.figure, h.veritee, h.litellm] for h in heads]
+        parts.append(
+            "### veritee beside LiteLLM\n\nThe same figures, measured in the same run with the "
+            "same load generator, for veritee's whole path (gateway + enclave, SQLite store) "
+            "and for the LiteLLM proxy:\n\n"
+            + table(["figure", "veritee (gateway + enclave)", "LiteLLM proxy"], lines, "lrr")
+            + "\n"
+        )
+    return "\n".join(parts)
 
 
 def commands_section(options: Options, stacks: Stacks | None, outcomes: list[Outcome]) -> str:
@@ -96,6 +117,11 @@ def commands_section(options: Options, stacks: Stacks | None, outcomes: list[Out
         "runs some families; `--steady SECONDS` sets the memory run).\n",
     ]
     if stacks is not None and stacks.litellm is not None:
+        parts.append(
+            "How LiteLLM was set up: "
+            + " ".join((litellm_proxy.__doc__ or "").split("\n\n", 1)[1].split())
+            + "\n"
+        )
         install = stacks.litellm
         spent = f"{install.seconds:.0f} s in this run" if install.seconds else "already installed"
         parts.append(
@@ -141,4 +167,9 @@ def page(
              METHOD.format(layout=LAYOUT.describe())]  # fmt: skip
     parts += [f"## {o.section.title}\n\n{o.section.body.strip()}\n" for o in outcomes if o.section]
     parts.append(commands_section(options, stacks, outcomes))
-    return "\n".join(p for p in parts if p)
+    return _markdown("\n".join(p for p in parts if p))
+
+
+def _markdown(text: str) -> str:
+    """Docstrings quote code reST-style (````x````); Markdown wants one backtick."""
+    return re.sub(r"(?<!`)``(?!`)", "`", text)

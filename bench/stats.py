@@ -33,13 +33,13 @@ class Spread:
         return cls(statistics.median(clean), min(clean), max(clean), len(clean))
 
     def fmt(self, spec: str = ".2f", unit: str = "") -> str:
-        """``1.23 ms (1.10-1.40)``: the median run, then the range over runs."""
+        """``1.23 ms (1.10…1.40)``: the median run, then the range over runs."""
         if math.isnan(self.median):
             return "n/a"
         main = f"{self.median:{spec}}{unit}"
         if self.runs < 2:
             return main
-        return f"{main} <sub>({self.low:{spec}}-{self.high:{spec}})</sub>"
+        return f"{main} <sub>({self.low:{spec}}…{self.high:{spec}})</sub>"
 
     def to_dict(self) -> dict[str, float]:
         return {"median": self.median, "low": self.low, "high": self.high, "runs": self.runs}

@@ -72,12 +72,22 @@ class BudgetRow:
     litellm: str = ""  # the same figure for LiteLLM, where it applies
 
 
+@dataclass(frozen=True)
+class Headline:
+    """One figure for the summary, veritee (gateway + enclave) beside LiteLLM."""
+
+    figure: str
+    veritee: str
+    litellm: str
+
+
 @dataclass
 class Section:
     title: str
     body: str
     budgets: list[BudgetRow] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    headlines: list[Headline] = field(default_factory=list)
 
 
 @dataclass

@@ -72,4 +72,4 @@ def test_percentiles_are_nearest_rank_and_runs_summarise_as_median_and_range():
     assert percentile([3.0], 99) == 3.0
     spread = Spread.of([3.0, 1.0, 2.0, float("nan")])
     assert (spread.median, spread.low, spread.high, spread.runs) == (2.0, 1.0, 3.0, 3)
-    assert spread.fmt(".1f", " ms") == "2.0 ms <sub>(1.0-3.0)</sub>"
+    assert spread.fmt(".1f", " ms") == "2.0 ms <sub>(1.0…3.0)</sub>"
