@@ -6,7 +6,8 @@ goes first, so that whatever else the machine does falls on all paths alike. Str
 measure the time to the first token (the first content event) and the time per chunk
 (from the first content event to the last, divided by the gaps between them). The upstream
 answers at once (no simulated latency) and streams its ~30 chunks back to back, so what a
-path adds is all there is to see.
+path adds is all there is to see. A time per chunk near 0 means the chunks reached the
+client together, as they left the upstream: the path forwarded them as fast as they came.
 """
 
 from __future__ import annotations
@@ -162,9 +163,16 @@ def _breakdown(added: dict[str, dict[str, Spread]], cpu: dict[str, float]) -> st
 Of the {whole:+.2f} ms veritee's whole path adds at the median, the enclave alone accounts
 for {alone:+.2f} ms and the gateway for the other {whole - alone:+.2f} ms. The two processes
 spend {cpu["enclave"]:,.0f} µs (enclave) and {cpu["gateway"]:,.0f} µs (gateway) of CPU per
-request, {spent:.2f} ms together; the rest of the added time is waiting: for the store's
-commit before the answer completes, and for the hops between processes (each a loopback
-round trip and a wake-up of a process on a busy core)."""
+request, {spent:.2f} ms together: """
+    if spent < whole:
+        text += (f"the other {whole - spent:.2f} ms are waiting, for the store's commit before "
+                 "the answer completes and for the hops between processes (each a loopback "
+                 "round trip and a wake-up of a process on a busy core).")  # fmt: skip
+    else:
+        text += ("more than the time they add, because part of that work happens off the "
+                 "request's path (the store's writer thread, the request log, the periodic "
+                 "health and keyset checks) while the probe is busy with the other paths; "
+                 "the added latency is then mostly CPU time on the request's path.")  # fmt: skip
     if "gateway-pg" in added:
         text += (f" With the receipts stored in PostgreSQL instead of SQLite the whole path adds "
                  f"{added['gateway-pg']['p50'].median:+.2f} ms.")  # fmt: skip

@@ -62,7 +62,7 @@ def run(ctx: Context) -> Section:
     served = {n: r.total for n, r in zip(paths, results, strict=True)}
     rows, data, flat = [], {}, {}
     for proc in pids:
-        start, middle, end = (_at(samples, proc, f) for f in (0.0, 0.5, 1.0))
+        start, middle, end = (_at(samples, proc, f) for f in (0.1, 0.5, 1.0))
         grew = end - middle
         flat[proc] = grew < FLAT_MIB and grew < FLAT_SHARE * middle
         path = next(n for n in paths if proc in targets[n].pids)
@@ -73,9 +73,9 @@ def run(ctx: Context) -> Section:
     _plot(ctx, samples, list(pids))
     text = f"""{__doc__.split(chr(10) * 2, 1)[1].strip()}
 
-{_duration(seconds)}, a sample every {every:g} s. Resident set in MiB: before the load,
-at its start (first sample), middle and end; growth over the run and over its second half;
-and the requests the process's path served in the run.
+{_duration(seconds)}, a sample every {every:g} s. Resident set in MiB: before the load, then
+a tenth of the way into the run ("start"), at its middle and at its end; the growth from
+start to end and over the second half; and the requests the process's path served.
 
 {table(["process", "idle", "start", "middle", "end", "start->end", "middle->end", "flat",
         "requests"], rows, "lrrrrrrlr")}
@@ -117,4 +117,4 @@ def _plot(ctx: Context, samples: list[dict[str, float]], procs: list[str]) -> No
     path, _ = ctx.figure("memory")
     plots.lines(path, title="Resident set under steady load", x={p: times for p in procs},
                 series={p: [s[p] for s in samples] for p in procs}, xlabel="minutes",
-                ylabel="MiB (log scale)", logy=True)  # fmt: skip
+                ylabel="MiB")  # fmt: skip

@@ -97,12 +97,17 @@ def _ceiling(figures: dict[int, dict[str, Any]]) -> str:
                         ("litellm", "LiteLLM")):  # fmt: skip
         if name in figures[64]:
             us = _path_cpu(figures, 64, name)
+            busy = figures[64][name]["rate"].median * us / 1e6
             lines.append(f"{label} costs {us:,.0f} µs of CPU per request, so its core can serve "
                          f"at most about {1e6 / us:,.0f} requests/s ({1e6 / us / asked:.0%} of what "
-                         f"64 clients ask for; measured: {figures[64][name]['ratio'].median:.0%})")  # fmt: skip
+                         f"64 clients ask for; measured: {figures[64][name]['ratio'].median:.0%}, "
+                         f"with its processes using {busy:.0%} of their core)")  # fmt: skip
     return (f"\nWhy: at 64 clients and {LATENCY_MS} ms, the clients ask for {asked:,.0f} "
             "requests/s. " + "; ".join(lines) + ". The throughput of a proxy on one core is "
-            "its CPU cost per request; where it goes is in \"Where the time goes\".\n")  # fmt: skip
+            "its CPU cost per request; where it goes is in \"Where the time goes\". Where the "
+            "processes under test used less than all of their core, the rest went to other "
+            "jobs of this shared machine (see the load average), which the pinning cannot keep "
+            "off that core.\n")  # fmt: skip
 
 
 def _headlines(figures: dict[int, dict[str, Any]]) -> list[Headline]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -58,7 +59,8 @@ def _postgres_version() -> str:
     out = subprocess.run(
         [str(found / "postgres"), "--version"], capture_output=True, text=True, check=False
     )
-    return out.stdout.strip().rsplit(" ", 1)[-1] or "unknown"
+    version = re.search(r"\d+(\.\d+)+", out.stdout)
+    return version.group(0) if version else "unknown"
 
 
 def describe() -> dict[str, Any]:

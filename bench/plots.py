@@ -22,6 +22,9 @@ COLOURS = {
     LABELS["gateway"]: "#2b6cb0",
     LABELS["gateway-pg"]: "#1a365d",
     LABELS["litellm"]: "#dd6b20",
+    "gateway": "#2b6cb0",  # processes, in the memory plot
+    "enclave": "#63b3ed",
+    "litellm": "#dd6b20",
 }
 
 
@@ -97,6 +100,8 @@ def lines(
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     if logy:
         ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
