@@ -94,7 +94,12 @@ class UpstreamSettings:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).hostname or ""
+        """The host as receipts record it: the name, plus the port when it is not 443."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.port is None or parts.port == 443:
+            return host
+        return f"[{host}]:{parts.port}" if ":" in host else f"{host}:{parts.port}"
 
 
 @dataclass(frozen=True)

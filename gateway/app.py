@@ -44,6 +44,7 @@ from gateway.store import Store, open_store
 from gateway.tenants.limits import Limiter, MemoryLimiter
 from gateway.tenants.registry import TenantRegistry
 from gateway.transport import Transport
+from verifier.collateral import open_collateral
 from verifier.errors import BadInput
 from verifier.policy import Policy
 from verifier.trust import TrustedRoots
@@ -129,6 +130,10 @@ def create_app(
     clock: Monotonic = monotonic,
 ) -> Starlette:
     policy, roots = load_trust(settings.attestation)
+    if collateral is None:
+        collateral = open_collateral(
+            settings.attestation.collateral, fetch_cache=settings.attestation.fetch_collateral_cache
+        )
     metrics = Metrics()
     own_transport = transport is None
     active = transport or make_transport(settings.enclave_client)

@@ -40,6 +40,8 @@ class AttestationSettings:
     policy: Path | None = None  # the operator's policy TOML (verifier.policy); required
     roots: tuple[Path, ...] = ()  # PEM/DER files or directories of trusted roots
     shipped_roots: tuple[str, ...] = ()  # names in verifier.trust.SHIPPED (e.g. "amd")
+    collateral: Path | None = None  # TDX/SNP collateral: a directory or a JSON bundle
+    fetch_collateral_cache: Path | None = None  # fetch from Intel PCS / AMD KDS, caching here
     reattest_seconds: float = 300.0
     keyset_poll_seconds: float = 5.0
     timeout_seconds: float = 10.0

@@ -63,3 +63,17 @@ def test_unverifiable_evidence_writes_no_policy(
     )
     assert result.code == 3  # no VCEK: could not check, and nothing written
     assert not out.exists()
+
+
+def test_tdx_policy_from_a_quote_and_its_collateral(
+    testvectors: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tdx = testvectors / "tdx"
+    result = run_cli(
+        capsys, "policy", "init", "--from", tdx / "dcapqvl-v4.quote.bin",
+        "--collateral", tdx / "dcapqvl-v4.collateral.json", "--at", "2025-07-01T00:00:00Z",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    policy = Policy.from_toml(result.out)
+    assert next(iter(policy.measurements["tdx"]["mrtd"])).startswith("91eb2b44")
+    assert policy.tdx_allowed_tcb_statuses == {"UpToDate"}

@@ -14,6 +14,7 @@ from tests.enclave.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, RunningEnclave
 from tests.enclave.helpers import WEATHER
 from tests.enclave.receipts_check import check_receipt
 from transcript import check_chain, parse_receipt_header
+from veritee.upstream_sim import ThreadedSim
 
 MODELS = pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
 
@@ -32,7 +33,9 @@ def last_receipts(enclave: RunningEnclave, n: int) -> list[Any]:
 
 
 @MODELS
-def test_sync_completion_carries_a_verifying_receipt(enclave: RunningEnclave, model: str) -> None:
+def test_sync_completion_carries_a_verifying_receipt(
+    enclave: RunningEnclave, sim: ThreadedSim, model: str
+) -> None:
     raw = client(enclave).chat.completions.with_raw_response.create(
         model=model, messages=user("hello there")
     )
@@ -54,7 +57,7 @@ def test_sync_completion_carries_a_verifying_receipt(enclave: RunningEnclave, mo
     assert body.upstream.status == 200
     assert body.upstream.request_id is not None
     assert body.upstream.request_id.startswith("req_")
-    assert body.upstream.host == "127.0.0.1"
+    assert body.upstream.host == f"127.0.0.1:{sim.endpoint.port}"  # the port: not 443
 
 
 @MODELS

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from enclave.errors import ConfigError
-from enclave.settings import load_settings, settings_from_dict
+from enclave.settings import UpstreamSettings, load_settings, settings_from_dict
 from tests.enclave.helpers import DIGEST, minimal_settings
 
 EXAMPLE = f"""
@@ -79,7 +79,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert s.upstream_client.max_connections == 8
     openai, anthropic = s.upstreams
     assert openai.base_url == "https://api.example/v1"
-    assert openai.host == "api.example"
+    assert openai.host == "api.example"  # port 443: not written
     assert openai.models == ("gpt-4o", "gpt-4o-*")
     assert anthropic.default_max_tokens == 1000
     assert "secret" not in repr(s), "API keys never appear in a repr (logs)"
@@ -138,3 +138,19 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("[server\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(bad)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "host"),
+    [
+        ("https://api.example/v1", "api.example"),
+        ("https://api.example:443/v1", "api.example"),
+        ("https://api.example:8443/v1", "api.example:8443"),
+        ("https://[::1]:8443/v1", "[::1]:8443"),
+    ],
+)
+def test_receipts_record_the_port_when_it_is_not_443(base_url: str, host: str) -> None:
+    upstream = UpstreamSettings(
+        name="u", dialect="openai", base_url=base_url, api_key="k", models=("m",)
+    )
+    assert upstream.host == host

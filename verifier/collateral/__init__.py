@@ -29,6 +29,7 @@ from verifier.collateral.model import (
     PckCa,
     TdxCollateral,
 )
+from verifier.collateral.open import open_collateral
 from verifier.collateral.source import (
     CollateralSource,
     FirstAvailable,
@@ -59,4 +60,5 @@ __all__ = [
     "dump_bundle",
     "load_bundle",
     "load_bundle_file",
+    "open_collateral",
 ]

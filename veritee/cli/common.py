@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from verifier.collateral import CollateralSource, open_collateral
 from verifier.errors import BadInput
 from verifier.policy import Policy
 from verifier.trust import TrustedRoots
@@ -42,6 +43,18 @@ def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
         help="trust these root certificates (PEM/DER files or directories) instead of the shipped ones",
     )
     parser.add_argument(
+        "--collateral",
+        type=Path,
+        metavar="F",
+        help="TDX/SEV-SNP collateral: a directory or JSON bundle",
+    )
+    parser.add_argument(
+        "--fetch-collateral",
+        type=Path,
+        metavar="CACHE_DIR",
+        help="fetch missing collateral from Intel PCS / AMD KDS (needs the network), caching it here",
+    )
+    parser.add_argument(
         "--policy", type=Path, metavar="P", help="policy TOML (default: the default policy)"
     )
     parser.add_argument(
@@ -63,6 +76,10 @@ def _shipped_names() -> frozenset[str]:
     from verifier.trust import SHIPPED
 
     return frozenset(SHIPPED)
+
+
+def collateral_from(args: argparse.Namespace) -> CollateralSource | None:
+    return open_collateral(args.collateral, fetch_cache=args.fetch_collateral)
 
 
 def policy_from(args: argparse.Namespace) -> Policy:

@@ -11,7 +11,13 @@ from verifier.evidence import verify_evidence
 from verifier.loading import load_evidence
 from verifier.policy import Policy
 from verifier.policy_writer import pinning_policy
-from veritee.cli.common import add_trust_arguments, parse_time, read_input, roots_for
+from veritee.cli.common import (
+    add_trust_arguments,
+    collateral_from,
+    parse_time,
+    read_input,
+    roots_for,
+)
 
 
 def register(sub: Any) -> None:
@@ -42,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
         certificates["vcek"] = cert.public_bytes(Encoding.DER)
     loaded = load_evidence(read_input(args.source), certificates=certificates)
     verified = verify_evidence(
-        loaded.evidence, roots=roots_for(args, loaded.evidence.platform), now=parse_time(args.at)
+        loaded.evidence,
+        roots=roots_for(args, loaded.evidence.platform),
+        now=parse_time(args.at),
+        collateral=collateral_from(args),
     )
     text = pinning_policy(verified, source=str(args.source))
     Policy.from_toml(text, source="the written policy")  # what we write must parse back

@@ -9,6 +9,7 @@ committing to the exact bytes it sent and received.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from transcript.receipt import Receipt, parse_receipt, parse_receipt_header
 from verifier.evidence import verify_attestation
 from verifier.policy import Policy
 from verifier.trust import TrustedRoots
-from veritee.demo.stack import MODEL, DemoStack
+from veritee.demo.stack import DemoStack
 
 Say = Callable[[str], None]
 TOOLS: list[ChatCompletionFunctionToolParam] = [
@@ -104,17 +105,21 @@ def run(stack: DemoStack, say: Say) -> int:
     say("Verifying the enclaves (through the untrusted gateway, with our own nonces):")
     checker = Checker(verify_enclaves(stack, headers, say))
     client = openai.OpenAI(base_url=stack.gateway_url + "/v1", api_key=stack.api_key)
-    say("Requests through the gateway:")
+    model = stack.model
+    say(f"Requests through the gateway (model {model}, upstream {stack.upstream_names}):")
 
     raw = client.chat.completions.with_raw_response.create(
-        model=MODEL, messages=[{"role": "user", "content": "What does veritee sign?"}]
+        model=model, messages=[{"role": "user", "content": "What does veritee sign?"}]
     )
     receipt = parse_receipt_header(raw.headers["veritee-receipt"])
     signer = checker.check(receipt, sent=raw.http_request.content, received=raw.content)
     _show(say, "answer", receipt, signer, raw.parse().choices[0].message.content or "")
+    say("    the receipt, as the enclave signed it (header veritee-receipt):")
+    for line in json.dumps(receipt.to_dict(), indent=2).splitlines():
+        say("      " + line)
 
     raw = client.chat.completions.with_raw_response.create(
-        model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=TOOLS,
+        model=model, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=TOOLS,
         tool_choice="required",
     )  # fmt: skip
     calls = raw.parse().choices[0].message.tool_calls or []
@@ -124,11 +129,11 @@ def run(stack: DemoStack, say: Say) -> int:
     _show(say, "tool call", receipt, signer, ", ".join(named) or "(none)")
 
     streamed = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Stream a short answer."}], stream=True
+        model=model, messages=[{"role": "user", "content": "Stream a short answer."}], stream=True
     )
     text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
     # The SDK stops at [DONE]; the receipt comes after it. Read the raw stream to check it.
-    body = {"model": MODEL, "stream": True,
+    body = {"model": model, "stream": True,
             "messages": [{"role": "user", "content": "Stream a short answer."}]}  # fmt: skip
     sent = httpx.Request("POST", "http://x", json=body).content
     with httpx.stream("POST", stack.gateway_url + "/v1/chat/completions", content=sent,

@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,10 +28,15 @@ from gateway.app import create_app as create_gateway
 from gateway.config import settings_from_dict as gateway_settings
 from gateway.store import ApiKeyRecord, open_store
 from gateway.tenants.keys import generate_key, generate_key_id, hash_key
+from veritee.demo.upstreams import (
+    SIMULATED_MODEL,
+    DemoUpstreams,
+    real_upstreams,
+    simulated_upstreams,
+)
 from veritee.upstream_sim import SimSettings, ThreadedSim, self_signed, start_in_thread
 
 MEASUREMENT = "5e" * 48  # what the simulated guests claim, and what the policy pins
-MODEL = "gpt-4o-mini"
 DIGEST = "sha256:" + "de" * 32
 
 
@@ -41,31 +48,26 @@ class DemoStack:
     policy: Path
     enclaves: list[str] = field(default_factory=list)
     sim: ThreadedSim | None = None
+    model: str = SIMULATED_MODEL
+    upstream_names: str = "simulated-openai"
 
 
 def _policy_text() -> str:
     return f'[policy]\nplatforms = ["sev-snp"]\n\n[sev-snp]\nmeasurements = ["{MEASUREMENT}"]\n'
 
 
-def _enclave(sim: ThreadedSim, provider: SimulatedSnpProvider) -> BackgroundServer:
-    settings = enclave_settings(
-        {
-            "identity": {"image_digest": DIGEST},
-            "attestation": {"provider": "simulated-sev-snp", "state_dir": str(provider.roots_dir)},
-            "upstream": {"ca_bundle": str(sim.endpoint.ca_path)},
-            "receipts": {"checkpoint_every_receipts": 4, "checkpoint_every_seconds": 5},
-            "upstreams": [
-                {
-                    "name": "simulated-openai",
-                    "dialect": "openai",
-                    "base_url": sim.openai_base_url,
-                    "api_key": "sk-demo",
-                    "models": [MODEL, "gpt-*"],
-                },
-            ],
-        }
-    )
-    return BackgroundServer(create_enclave(settings, provider=provider))
+def _enclave(
+    sim: ThreadedSim | None, provider: SimulatedSnpProvider, upstreams: DemoUpstreams
+) -> BackgroundServer:
+    config: dict[str, Any] = {
+        "identity": {"image_digest": DIGEST},
+        "attestation": {"provider": "simulated-sev-snp", "state_dir": str(provider.roots_dir)},
+        "receipts": {"checkpoint_every_receipts": 4, "checkpoint_every_seconds": 5},
+        "upstreams": upstreams.upstreams,
+    }
+    if sim is not None:  # trust the simulator's own CA; real providers use the system store
+        config["upstream"] = {"ca_bundle": str(sim.endpoint.ca_path)}
+    return BackgroundServer(create_enclave(enclave_settings(config), provider=provider))
 
 
 async def _add_key(url: str, record: ApiKeyRecord) -> None:
@@ -95,15 +97,21 @@ def _wait_admitted(url: str, key: str, count: int, within: float = 60.0) -> None
 def demo_stack(directory: Path, *, enclaves: int = 2) -> Iterator[DemoStack]:
     """Start everything; stop everything on exit."""
     with ExitStack() as running:
-        sim = running.enter_context(
-            start_in_thread(SimSettings(seed="veritee-demo"), tls=self_signed(directory / "tls"))
-        )
+        upstreams = real_upstreams(os.environ)
+        sim = None
+        if upstreams is None:
+            sim = running.enter_context(
+                start_in_thread(
+                    SimSettings(seed="veritee-demo"), tls=self_signed(directory / "tls")
+                )
+            )
+            upstreams = simulated_upstreams(sim.openai_base_url)
         roots = directory / "simulated-amd"
         provider = SimulatedSnpProvider(roots, measurement=bytes.fromhex(MEASUREMENT))
         names = []
         config_enclaves = []
         for i in range(enclaves):
-            server = running.enter_context(_enclave(sim, provider))
+            server = running.enter_context(_enclave(sim, provider, upstreams))
             name = f"enclave-{chr(ord('a') + i)}"
             names.append(name)
             config_enclaves.append({"name": name, "url": server.url})
@@ -123,4 +131,6 @@ def demo_stack(directory: Path, *, enclaves: int = 2) -> Iterator[DemoStack]:
         )
         gateway = running.enter_context(BackgroundServer(create_gateway(settings)))
         _wait_admitted(gateway.url, key, enclaves)
-        yield DemoStack(gateway.url, key, roots, policy, names, sim)
+        yield DemoStack(
+            gateway.url, key, roots, policy, names, sim, upstreams.model, upstreams.names
+        )

@@ -14,6 +14,7 @@ from verifier.loading import load_evidence
 from verifier.trust import load_certificates
 from veritee.cli.common import (
     add_trust_arguments,
+    collateral_from,
     parse_time,
     policy_from,
     print_json,
@@ -40,12 +41,6 @@ def register(verbs: Any) -> None:
     parser.add_argument(
         "--vcek", type=Path, metavar="F", help="SEV-SNP: the VCEK (or VLEK) certificate, DER or PEM"
     )
-    parser.add_argument(
-        "--collateral",
-        type=Path,
-        metavar="F",
-        help="TDX/vTPM collateral: a directory or JSON bundle",
-    )
     add_trust_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -67,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         loaded.evidence,
         roots=roots_for(args, platform),
         now=parse_time(args.at),
-        collateral=_collateral(args),
+        collateral=collateral_from(args),
     )
     result = appraise(verified, policy_from(args), keyset=loaded.keyset, nonce=loaded.nonce)
     if args.json:
@@ -75,17 +70,6 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print_lines(human(result))
     return 0
-
-
-def _collateral(args: argparse.Namespace) -> object:
-    if args.collateral is None:
-        return None
-    from verifier.collateral import DirectoryCollateral, load_bundle_file
-
-    path: Path = args.collateral
-    if path.is_dir():
-        return DirectoryCollateral(path)
-    return load_bundle_file(path)
 
 
 def human(result: Appraisal) -> list[str]:

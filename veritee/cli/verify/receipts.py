@@ -13,6 +13,7 @@ from verifier.evidence import verify_attestation
 from verifier.receipts import ReceiptLogReport, read_receipt_lines, verify_receipt_log
 from veritee.cli.common import (
     add_trust_arguments,
+    collateral_from,
     parse_time,
     policy_from,
     print_json,
@@ -64,7 +65,11 @@ def _run(args: argparse.Namespace) -> int:
     for path in args.evidence:
         document = AttestationDocument.from_json(read_input(path))
         appraisal = verify_attestation(
-            document, roots=roots_for(args, document.evidence.platform), policy=policy, now=now
+            document,
+            roots=roots_for(args, document.evidence.platform),
+            policy=policy,
+            now=now,
+            collateral=collateral_from(args),
         )
         appraisals.append(appraisal)
         keysets.append(document.keyset)
