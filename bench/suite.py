@@ -108,6 +108,7 @@ class Context:
         self.options = options
         self.workdir = workdir
         self.data: dict[str, Any] = {}  # results families share (e.g. the highest rate seen)
+        self.servers_failed = ""  # why the servers under test could not start, if they could not
         self._stacks: Stacks | None = None
         self._loadgen: Worker | None = None
 
@@ -180,6 +181,8 @@ class Outcome:
 def run_family(family: Family, ctx: Context) -> Outcome:
     started = time.monotonic()
     try:
+        if family.servers and ctx.servers_failed:
+            raise RuntimeError(ctx.servers_failed)
         section = family.run(ctx) if family.run is not None else run_script(family, ctx.options)
     except Exception as exc:
         trace = traceback.format_exc(limit=4)
@@ -214,7 +217,11 @@ def _start_servers(ctx: Context, progress: Callable[[str], None]) -> Outcome:
                   0, ctx.pick(full, quick), None)  # fmt: skip
     progress(f"starting the servers: budget {step.budget:.0f} s")
     started = time.monotonic()
-    ctx.stacks()
+    try:
+        ctx.stacks()
+    except Exception as exc:  # every family that needs them says so; the others still run
+        print(traceback.format_exc(limit=4), file=sys.stderr)
+        ctx.servers_failed = f"the servers under test did not start: {exc!r}"
     return Outcome(step, None, time.monotonic() - started)
 
 
