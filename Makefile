@@ -62,9 +62,10 @@ unit: $(VENV)/.installed-test $(NODE_DEPS)
 contracts: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/python -m contracts.compile
 
-## Every benchmark, side by side; rewrites docs/benchmarks.md.
+## Every benchmark, side by side with direct calls and LiteLLM; rewrites docs/benchmarks.md
+## (about 25 minutes; `make bench BENCH_ARGS=--quick` for a smoke run).
 bench: $(VENV)/.installed-test $(NODE_DEPS)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # What fuzzing needs: a plain install plus atheris and coverage.py.
 $(VENV)/.installed-fuzz: pyproject.toml | $(VENV)/bin/python

@@ -2,8 +2,11 @@
 soon as the previous response is complete (closed loop), for a fixed duration.
 
 It pre-builds the request bytes and parses responses with the C parser of ``httptools`` on
-uvloop, so that on one core it outruns the servers it measures. It records, per request,
-the latency to the first body byte and to the last one.
+uvloop, so that on one core it outruns the servers it measures (``bench_headroom`` checks
+this). It counts the responses that complete inside the measured window, whenever they
+were sent, so a slow server's rate is not under-counted, and records for each the latency
+to the first body byte and to the last one. :class:`Worker` runs it in a process of its own,
+pinned, and reports the CPU time it used.
 
     python -m bench.loadgen URL --body '{"model": ...}' --concurrency 64 --duration 10
 """
@@ -13,10 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import resource
 import ssl
 import statistics
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from urllib.parse import urlsplit
 
 import httptools
@@ -34,6 +40,7 @@ class Result:
     total: int  # every completed response, warm-up and drain included
     latencies: list[float] = field(repr=False)
     first_byte: list[float] = field(repr=False)
+    loadgen_cpu_seconds: float = 0.0  # set by Worker: the generator's own CPU time (all loads)
 
     @property
     def rate(self) -> float:
@@ -111,8 +118,8 @@ class _Run:
     def record(self, client: _Client, status: int) -> None:
         now = time.perf_counter()
         self.total += 1
-        if client.started < self.measure_from or now > self.stop_at:
-            return  # warm-up, or drained after the end
+        if now < self.measure_from or now > self.stop_at:
+            return  # during warm-up, or drained after the end
         if status != 200:
             self.errors += 1
             return
@@ -166,6 +173,79 @@ async def run_load(
     return Result(
         len(run.latencies), run.errors, measured, run.total, run.latencies, run.first_byte
     )
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load to apply: ``concurrency`` connections POSTing ``body`` to ``url``."""
+
+    url: str
+    body: bytes
+    concurrency: int
+    headers: dict[str, str] = field(default_factory=dict)
+    cafile: str | None = None
+
+
+class Worker:
+    """The load generator in a process of its own, pinned to ``cpus``, reused across runs.
+
+    ``run`` applies one or more loads at the same time and returns their results, each with
+    ``loadgen_cpu_seconds``: the worker's user + system CPU time over the whole run.
+    """
+
+    def __init__(self, cpus: frozenset[int]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, cpus), daemon=True)
+        self._process.start()
+        child.close()
+
+    def run(self, loads: list[Load], *, duration: float, warmup: float) -> list[Result]:
+        self._conn.send((loads, duration, warmup))
+        reply = self._conn.recv()
+        if isinstance(reply, BaseException):
+            raise reply
+        results: list[Result] = reply
+        return results
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._conn.send(None)
+            self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+        self._conn.close()
+
+
+async def _gather(loads: list[Load], duration: float, warmup: float) -> list[Result]:
+    runs = [
+        run_load(load.url, load.body, headers=load.headers, concurrency=load.concurrency,
+                 duration=duration, warmup=warmup, cafile=load.cafile)
+        for load in loads
+    ]  # fmt: skip
+    return list(await asyncio.gather(*runs))
+
+
+def _serve(conn: Connection, cpus: frozenset[int]) -> None:
+    import os
+
+    os.sched_setaffinity(0, cpus)
+    while (job := conn.recv()) is not None:
+        loads, duration, warmup = job
+        loop = new_event_loop()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            results = loop.run_until_complete(_gather(loads, duration, warmup))
+        except Exception as exc:
+            conn.send(exc)
+            continue
+        finally:
+            loop.close()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        for result in results:
+            result.loadgen_cpu_seconds = cpu
+        conn.send(list(results))
 
 
 def main() -> None:

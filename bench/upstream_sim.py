@@ -26,6 +26,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_seconds, pin
 from bench.loadgen import run_load
 from veritee.upstream_sim import SimSettings, new_event_loop, start_subprocess
 
@@ -41,14 +42,8 @@ SCENARIOS: list[tuple[str, int, int, bool]] = [  # name, latency_ms, concurrency
 
 
 def _pin(pid: int, cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
-        os.sched_setaffinity(pid, {cpu})
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux), robust to other load on the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if (os.cpu_count() or 1) > cpu:
+        pin(pid, frozenset({cpu}))
 
 
 def run(duration: float, warmup: float) -> list[dict[str, Any]]:
@@ -59,7 +54,7 @@ def run(duration: float, warmup: float) -> list[dict[str, Any]]:
             _pin(0, 1)
             body = json.dumps({"model": "gpt-4o-mini", "messages": MESSAGES, "stream": stream})
             loop = new_event_loop()
-            cpu_before = _cpu_seconds(sim.process.pid)
+            cpu_before = cpu_seconds(sim.process.pid)
             try:
                 result = loop.run_until_complete(
                     run_load(
@@ -73,7 +68,7 @@ def run(duration: float, warmup: float) -> list[dict[str, Any]]:
                 )
             finally:
                 loop.close()
-            cpu = _cpu_seconds(sim.process.pid) - cpu_before
+            cpu = cpu_seconds(sim.process.pid) - cpu_before
         row: dict[str, Any] = {"scenario": name, "latency_ms": latency, "concurrency": concurrency}
         row.update(result.summary())
         # Simulator CPU per request, and the rate one fully busy core would sustain.

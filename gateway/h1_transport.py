@@ -2,8 +2,8 @@
 
 The gateway talks to a handful of enclaves, over and over, with small requests whose
 bytes it already has. A general-purpose client pays for generality on every request;
-measured against ``aiohttp`` (``bench/bench_gateway.py --transport``, figures in
-``docs/benchmarks.md``) this one costs a fraction of the CPU time per request. What it does:
+measured against ``aiohttp`` (``bench/bench_clients.py``, figures in ``docs/benchmarks.md``)
+this one costs a fraction of the CPU time per request. What it does:
 
 - keep-alive connections pooled per origin, reused last-in first-out; an idle connection is
   dropped after ``idle_seconds`` (below the enclave server's keep-alive timeout), and one
