@@ -166,7 +166,8 @@ def _family(name: str, module: ModuleType, options: Options) -> Family:
     run = getattr(module, "run", None)
     if run is None:
         budget = 0.0 if options.quick else LEGACY_BUDGET
-        return Family(name, doc.splitlines()[0].rstrip("."), LEGACY_ORDER, budget, None, doc)
+        title = " ".join(doc.split("\n\n", 1)[0].split()).rstrip(".")  # the first paragraph
+        return Family(name, title, LEGACY_ORDER, budget, None, doc)
     servers = bool(getattr(module, "SERVERS", False))
     return Family(name, module.TITLE, module.ORDER, module.budget(options), run, doc, servers)
 
@@ -194,7 +195,7 @@ def run_family(family: Family, ctx: Context) -> Outcome:
 def run_script(family: Family, options: Options) -> Section:
     """A family that is a plain script: its docstring, the command, and what it printed."""
     command = f"python -m bench.bench_{family.name}"
-    intro = "\n".join(family.doc.splitlines()[1:]).strip()
+    intro = family.doc.split("\n\n", 1)[1].strip() if "\n\n" in family.doc else ""
     if options.quick:
         return Section(family.title, f"{intro}\n\nNot run by `--quick`; run `{command}`.\n")
     done = subprocess.run(

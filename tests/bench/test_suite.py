@@ -73,3 +73,12 @@ def test_percentiles_are_nearest_rank_and_runs_summarise_as_median_and_range():
     spread = Spread.of([3.0, 1.0, 2.0, float("nan")])
     assert (spread.median, spread.low, spread.high, spread.runs) == (2.0, 1.0, 3.0, 3)
     assert spread.fmt(".1f", " ms") == "2.0 ms <sub>(1.0…3.0)</sub>"
+
+
+def test_a_plain_script_is_titled_by_its_whole_first_paragraph():
+    (family,) = discover(Options(only=frozenset({"transparency"})))
+    assert family.run is None  # a plain script
+    assert family.title == (
+        "Transparency costs: gas per checkpoint and per transcript through the publisher, and "
+        "``veritee verify bundle`` throughput on one core"
+    )
