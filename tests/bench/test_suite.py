@@ -82,3 +82,22 @@ def test_a_plain_script_is_titled_by_its_whole_first_paragraph():
         "Transparency costs: gas per checkpoint and per transcript through the publisher, and "
         "``veritee verify bundle`` throughput on one core"
     )
+
+
+def test_the_block_table_subtracts_direct_at_each_percentile():
+    from bench.bench_latency import _blocks_table
+    from bench.probe import Exchange
+    from bench.stacks import Target
+
+    def runs(ms: list[float]) -> list[Exchange]:
+        return [Exchange(m, m, m, 1) for m in ms]
+
+    targets = {"direct": Target("direct", "u", {}), "gateway": Target("gateway", "u", {})}
+    samples = {"direct": runs([1.0] * 99 + [5.0]), "gateway": runs([3.0] * 99 + [9.0])}
+    text, data = _blocks_table(samples, targets)
+    assert data["gateway"]["added_p50"] == 2.0
+    assert data["gateway"]["added_p99"] == percentile([3.0] * 99 + [9.0], 99) - percentile(
+        [1.0] * 99 + [5.0], 99
+    )
+    assert "| veritee gateway + enclave (SQLite) | 3.00 |" in text
+    assert "+2.00" in text
