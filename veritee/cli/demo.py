@@ -54,7 +54,9 @@ def _demo(args: argparse.Namespace) -> int:
         from veritee.demo.stack import demo_stack
     except ImportError as exc:
         print(
-            f"the demo needs the enclave and gateway extras (veritee[dev]): {exc}", file=sys.stderr
+            f"the demo needs the demo extra (pip install -e '.[demo]', which `make demo` "
+            f"runs): {exc}",
+            file=sys.stderr,
         )
         return BAD_INPUT
     with tempfile.TemporaryDirectory(prefix="veritee-demo-") as tmp:
