@@ -31,6 +31,7 @@ from gateway.anchoring.refusals import judge, revoked_reason
 from gateway.anchoring.registrar import Registrar
 from gateway.clock import WallMs, wall_ms
 from gateway.errors import StoreError
+from gateway.loops import pause
 from gateway.obs.logs import event
 from gateway.store.base import AnchorRecord, AnchorState, AnchorStore, CheckpointStore
 from transcript.checkpoint import SignedCheckpoint
@@ -104,7 +105,7 @@ class Publisher:
                 await self.round()
             except (StoreError, ChainUnavailable) as exc:
                 event(log, "anchoring round failed", logging.WARNING, reason=str(exc))
-            await asyncio.sleep(interval)
+            await pause(interval)
 
     async def round(self) -> RoundReport:
         report = RoundReport()

@@ -13,7 +13,6 @@ copies merge: what a response copy knew (tenant, request id) is kept.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import EnclaveUnavailable, StoreError
+from gateway.loops import pause
 from gateway.obs.logs import event
 from gateway.pool.member import Member
 from gateway.pool.pool import Pool
@@ -58,7 +58,7 @@ class LogSync:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self._seconds)
+            await pause(self._seconds)
             await self.sync_all()
 
     async def sync_all(self) -> None:

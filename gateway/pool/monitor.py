@@ -19,6 +19,7 @@ import logging
 
 from gateway.clock import Monotonic
 from gateway.errors import EnclaveUnavailable
+from gateway.loops import pause
 from gateway.pool.member import Member, State
 from gateway.pool.pool import Pool
 from gateway.settings import AttestationSettings, HealthSettings
@@ -61,7 +62,7 @@ class Monitor:
                 await self.step(member)
             except Exception:  # a watcher must never die; the next tick tries again
                 log.exception("watcher for %s failed", member.name)
-            await asyncio.sleep(self._tick)
+            await pause(self._tick)
 
     async def step(self, member: Member) -> None:
         now = self._monotonic()

@@ -9,12 +9,12 @@ next reload.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import logging
 from functools import lru_cache
 
 from gateway.errors import ApiError
+from gateway.loops import pause
 from gateway.store.base import ApiKeyRecord, TenantStore
 from gateway.tenants.keys import bearer_token, hash_key, looks_like_key
 
@@ -49,7 +49,7 @@ class TenantRegistry:
 
     async def refresh_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._refresh)
+            await pause(self._refresh)
             try:
                 await self.load()
             except Exception as exc:  # noqa: BLE001 - keep the last good table; say so
