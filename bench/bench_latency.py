@@ -13,7 +13,8 @@ client together, as they left the upstream: the path forwarded them as fast as t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bench import plots
@@ -36,34 +37,47 @@ def budget(options: Options) -> float:
 Samples = dict[str, list[Exchange]]
 
 
+@contextmanager
+def _probes(targets: dict[str, Target], *, stream: bool) -> Iterator[dict[str, Probe]]:
+    """One probe (a keep-alive connection) per path, closed afterwards."""
+    body = chat_body(stream=stream)
+    probes = {name: Probe(t, body, stream=stream) for name, t in targets.items()}
+    try:
+        yield probes
+    finally:
+        for probe in probes.values():
+            probe.close()
+
+
+def _rotated(names: list[str], i: int) -> list[str]:
+    """The paths in turn, the ``i``-th round starting one further along."""
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
 def interleave(targets: dict[str, Target], *, stream: bool, rounds: int, warmup: int,
                runs: int) -> tuple[list[Samples], dict[str, float]]:  # fmt: skip
     """``runs`` runs of ``rounds`` rounds (one request per path each); and the CPU time per
     request of each process of the system under test (µs)."""
-    body = chat_body(stream=stream)
-    probes = {name: Probe(t, body, stream=stream) for name, t in targets.items()}
-    names = list(probes)
+    names = list(targets)
     pids = {proc: pid for t in targets.values() for proc, pid in t.pids.items()}
     served = {proc: sum(proc in t.pids for t in targets.values()) for proc in pids}
-    try:
+    with _probes(targets, stream=stream) as probes:
         for i in range(warmup):
-            for name in names[i % len(names) :] + names[: i % len(names)]:
+            for name in _rotated(names, i):
                 probes[name].once()
         before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
         results: list[Samples] = []
         for _ in range(runs):
             samples: Samples = {name: [] for name in names}
             for i in range(rounds):
-                for name in names[i % len(names) :] + names[: i % len(names)]:
+                for name in _rotated(names, i):
                     samples[name].append(probes[name].once())
             results.append(samples)
         cpu = {
             proc: (cpu_seconds(pid) - before[proc]) / (runs * rounds * served[proc]) * 1e6
             for proc, pid in pids.items()
         }
-    finally:
-        for probe in probes.values():
-            probe.close()
     return results, cpu
 
 
@@ -71,18 +85,13 @@ def in_blocks(targets: dict[str, Target], *, block: int, blocks: int, skip: int)
     """Each path in turn sends ``block`` requests back to back (rotating which goes first);
     the first ``skip`` of every block are left out, so each figure is of a process whose
     caches are its own again, as on a core it does not share with the other paths."""
-    body = chat_body(stream=False)
-    probes = {name: Probe(t, body, stream=False) for name, t in targets.items()}
-    names = list(probes)
+    names = list(targets)
     samples: Samples = {name: [] for name in names}
-    try:
+    with _probes(targets, stream=False) as probes:
         for i in range(blocks):
-            for name in names[i % len(names) :] + names[: i % len(names)]:
+            for name in _rotated(names, i):
                 exchanges = [probes[name].once() for _ in range(block)]
                 samples[name].extend(exchanges[skip:])
-    finally:
-        for probe in probes.values():
-            probe.close()
     return samples
 
 
