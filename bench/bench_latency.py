@@ -21,7 +21,7 @@ from bench import plots
 from bench.cpu import cpu_seconds
 from bench.probe import Exchange, Probe, chat_body
 from bench.stacks import Target
-from bench.stats import Spread, percentile, signed, table
+from bench.stats import Spread, percentile, rotated, signed, table
 from bench.suite import BudgetRow, Context, Headline, Options, Section
 
 TITLE = "Latency at concurrency 1"
@@ -49,12 +49,6 @@ def _probes(targets: dict[str, Target], *, stream: bool) -> Iterator[dict[str, P
             probe.close()
 
 
-def _rotated(names: list[str], i: int) -> list[str]:
-    """The paths in turn, the ``i``-th round starting one further along."""
-    k = i % len(names)
-    return names[k:] + names[:k]
-
-
 def interleave(targets: dict[str, Target], *, stream: bool, rounds: int, warmup: int,
                runs: int) -> tuple[list[Samples], dict[str, float]]:  # fmt: skip
     """``runs`` runs of ``rounds`` rounds (one request per path each); and the CPU time per
@@ -64,14 +58,14 @@ def interleave(targets: dict[str, Target], *, stream: bool, rounds: int, warmup:
     served = {proc: sum(proc in t.pids for t in targets.values()) for proc in pids}
     with _probes(targets, stream=stream) as probes:
         for i in range(warmup):
-            for name in _rotated(names, i):
+            for name in rotated(names, i):
                 probes[name].once()
         before = {proc: cpu_seconds(pid) for proc, pid in pids.items()}
         results: list[Samples] = []
         for _ in range(runs):
             samples: Samples = {name: [] for name in names}
             for i in range(rounds):
-                for name in _rotated(names, i):
+                for name in rotated(names, i):
                     samples[name].append(probes[name].once())
             results.append(samples)
         cpu = {
@@ -89,7 +83,7 @@ def in_blocks(targets: dict[str, Target], *, block: int, blocks: int, skip: int)
     samples: Samples = {name: [] for name in names}
     with _probes(targets, stream=False) as probes:
         for i in range(blocks):
-            for name in _rotated(names, i):
+            for name in rotated(names, i):
                 exchanges = [probes[name].once() for _ in range(block)]
                 samples[name].extend(exchanges[skip:])
     return samples

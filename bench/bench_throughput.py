@@ -17,7 +17,7 @@ from bench.cpu import cpu_seconds
 from bench.loadgen import Load, Result
 from bench.probe import chat_body
 from bench.stacks import Target
-from bench.stats import Spread, percentile, table
+from bench.stats import Spread, percentile, rotated, table
 from bench.suite import BudgetRow, Context, Headline, Options, Section
 
 TITLE = "Throughput under load"
@@ -69,7 +69,7 @@ def run(ctx: Context) -> Section:
         slices: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         ratios: dict[str, list[float]] = {n: [] for n in names}
         for i in range(rounds):
-            order = names[i % len(names) :] + names[: i % len(names)]
+            order = rotated(names, i)
             done = {n: _slice(ctx, targets[n], clients, seconds, warmup) for n in order}
             for n in names:
                 slices[n].append(done[n])

@@ -8,6 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+def rotated(names: Sequence[str], i: int) -> list[str]:
+    """The paths in turn, the ``i``-th round starting one further along (so that whatever
+    else the machine does falls on every path alike)."""
+    k = i % len(names)
+    return [*names[k:], *names[:k]]
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (``p`` in 0..100); NaN for no values."""
     if not values:

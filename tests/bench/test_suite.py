@@ -101,3 +101,15 @@ def test_the_block_table_subtracts_direct_at_each_percentile():
     )
     assert "| veritee gateway + enclave (SQLite) | 3.00 |" in text
     assert "+2.00" in text
+
+
+def test_each_round_starts_one_path_further_along():
+    from bench.stats import rotated
+
+    names = ["direct", "enclave", "gateway"]
+    assert [rotated(names, i) for i in range(4)] == [
+        ["direct", "enclave", "gateway"],
+        ["enclave", "gateway", "direct"],
+        ["gateway", "direct", "enclave"],
+        ["direct", "enclave", "gateway"],
+    ]
