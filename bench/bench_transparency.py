@@ -97,16 +97,12 @@ def bench_gas(name: str) -> dict[str, Any]:
         checkpoints = synthetic_checkpoints(key, sizes)
 
         async def publish() -> tuple[list[Any], float]:
-            store = SqliteStore(Path(tmp) / "gateway.db", synchronous="normal")
-            await store.open()
-            try:
+            async with SqliteStore(Path(tmp) / "gateway.db", synchronous="normal") as store:
                 await store.put_checkpoints("bench", checkpoints)
                 started = time.perf_counter()
                 await Publisher(store=store, chain=anchoring, max_per_round=len(sizes)).round()
                 elapsed = time.perf_counter() - started
                 return await store.anchor_records(anchoring.contract, key.address), elapsed
-            finally:
-                await store.close()
 
         records, elapsed = asyncio.run(publish())
     assert len(records) == len(sizes) and all(r.state == "confirmed" for r in records)
@@ -236,9 +232,7 @@ def bench_chain_check(name: str, count: int) -> dict[str, Any]:
                           evidence_hash=os.urandom(32))  # fmt: skip
 
         async def publish_and_export() -> None:
-            store = SqliteStore(Path(tmp) / "gateway.db", synchronous="normal")
-            await store.open()
-            try:
+            async with SqliteStore(Path(tmp) / "gateway.db", synchronous="normal") as store:
                 await fill(store, parts)
                 await Publisher(store=store, chain=anchoring, max_per_round=1000).round()
                 manifest, files = await export_bundle(
@@ -246,8 +240,6 @@ def bench_chain_check(name: str, count: int) -> dict[str, Any]:
                     ExportRequest(None, None, None, POLICY.encode(), contract=anchoring.contract),
                 )
                 write_bundle(Path(tmp) / "bundle.tar", manifest, files)
-            finally:
-                await store.close()
 
         asyncio.run(publish_and_export())
         roots = TrustedRoots.from_paths([Path(tmp) / "state"])

@@ -278,12 +278,8 @@ url = "{store_url}"
 
 
 async def _add_key(settings: StoreSettings, record: ApiKeyRecord) -> None:
-    store = open_store(settings)
-    await store.open()
-    try:
+    async with open_store(settings) as store:
         await store.add_key(record)
-    finally:
-        await store.close()
 
 
 def describe(stacks: Stacks) -> dict[str, object]:

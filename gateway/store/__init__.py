@@ -44,7 +44,7 @@ __all__ = [
 def open_store(
     settings: StoreSettings, *, on_commit: Callable[[int, float], None] | None = None
 ) -> Store:
-    """The backend ``settings.url`` names (not yet opened: call ``await store.open()``)."""
+    """The backend ``settings.url`` names, not yet open (``async with open_store(...) as s``)."""
     url = settings.url
     if url.startswith("sqlite:///"):
         from gateway.store.sqlite import SqliteStore

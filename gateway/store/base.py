@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Self
 
 from transcript.checkpoint import SignedCheckpoint
 
@@ -301,3 +301,25 @@ class Store(ReceiptStore, CheckpointStore, AnchorStore, TenantStore, Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+
+class StoreLifecycle:
+    """``async with store:`` opens a store (creating its schema) and closes it whatever
+    happens inside; the backends inherit it and define ``open`` and ``close``."""
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

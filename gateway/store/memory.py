@@ -15,6 +15,7 @@ from gateway.store.base import (
     ReceiptQuery,
     StoredCheckpoint,
     StoredReceipt,
+    StoreLifecycle,
 )
 from gateway.store.sql import summary
 from transcript.checkpoint import SignedCheckpoint
@@ -22,7 +23,7 @@ from transcript.checkpoint import SignedCheckpoint
 _FILLED = ("enclave", "tenant", "key_id", "request_id")
 
 
-class MemoryStore:
+class MemoryStore(StoreLifecycle):
     """:class:`gateway.store.base.Store` in dictionaries; nothing survives the process."""
 
     def __init__(self, *, clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000):

@@ -22,6 +22,7 @@ from gateway.store.base import (
     ReceiptQuery,
     StoredCheckpoint,
     StoredReceipt,
+    StoreLifecycle,
 )
 from gateway.store.sql import (
     POSTGRES,
@@ -50,7 +51,7 @@ SCHEMA_LOCK = 0x7665726974656501  # pg_advisory_xact_lock key: replicas create t
 CommitObserver = Callable[[int, float], None]
 
 
-class PostgresStore:
+class PostgresStore(StoreLifecycle):
     """:class:`gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(

@@ -36,6 +36,7 @@ from gateway.store.base import (
     ReceiptQuery,
     StoredCheckpoint,
     StoredReceipt,
+    StoreLifecycle,
 )
 from gateway.store.sql import (
     SQLITE,
@@ -76,7 +77,7 @@ def _settle(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
             future.set_exception(error)
 
 
-class SqliteStore:
+class SqliteStore(StoreLifecycle):
     """:class:`gateway.store.base.Store` on a SQLite file."""
 
     def __init__(

@@ -30,12 +30,8 @@ def test_tenant_add_prints_the_key_once_and_stores_only_its_hash(
     assert looks_like_key(key) and "shown only once" in err
 
     async def stored() -> ApiKeyRecord | None:
-        store = open_store(load_settings(path).store)
-        await store.open()
-        try:
+        async with open_store(load_settings(path).store) as store:
             return await store.find_key(hash_key(key))
-        finally:
-            await store.close()
 
     record = asyncio.run(stored())
     assert record is not None and record.models == ("gpt-4o", "gpt-4o-*")

@@ -219,12 +219,8 @@ def add_tenant(config: dict[str, Any], tenant: str, **limits: Any) -> Tenant:
     )  # fmt: skip
 
     async def main() -> None:
-        store = open_store(settings_from_dict(config).store)
-        await store.open()
-        try:
+        async with open_store(settings_from_dict(config).store) as store:
             await store.add_key(record)
-        finally:
-            await store.close()
 
     asyncio.run(main())
     return Tenant(key, record)

@@ -53,12 +53,8 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], S
 
 def run(make: Callable[[], Store], job: Callable[[Store], Awaitable[Any]]) -> Any:
     async def main() -> Any:
-        store = make()
-        await store.open()
-        try:
+        async with make() as store:
             return await job(store)
-        finally:
-            await store.close()
 
     return asyncio.run(main())
 
@@ -152,12 +148,8 @@ def test_sqlite_survives_a_restart(tmp_path: Path) -> None:
         await store.close()
 
     async def read() -> StoredReceipt | None:
-        store = SqliteStore(tmp_path / "g.db")
-        await store.open()
-        try:
+        async with SqliteStore(tmp_path / "g.db") as store:
             return await store.get_receipt(receipt(1).id)
-        finally:
-            await store.close()
 
     asyncio.run(write())
     again = asyncio.run(read())
@@ -222,3 +214,19 @@ def test_api_keys(make_store: Callable[[], Store]) -> None:
         assert revoked is not None and revoked.revoked_ms == 99 and not revoked.active
 
     run(make_store, job)
+
+
+def test_async_with_opens_the_store_and_closes_it_even_after_an_error(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SqliteStore(tmp_path / "g.db")
+        with pytest.raises(RuntimeError, match="inside"):
+            async with store as opened:
+                assert opened is store
+                await store.put_receipts([receipt(1)])
+                raise RuntimeError("inside")
+        with pytest.raises(StoreError, match="not open"):
+            await store.put_receipts([receipt(2)])
+        async with SqliteStore(tmp_path / "g.db") as again:
+            assert await again.get_receipt(receipt(1).id) is not None
+
+    asyncio.run(main())

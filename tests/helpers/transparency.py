@@ -156,12 +156,8 @@ def sqlite_store(path: Path) -> Iterator[Callable[[Callable[[SqliteStore], Await
 
     def use(job: Callable[[SqliteStore], Awaitable[T]]) -> T:
         async def main() -> T:
-            store = SqliteStore(path, synchronous="normal")
-            await store.open()
-            try:
+            async with SqliteStore(path, synchronous="normal") as store:
                 return await job(store)
-            finally:
-                await store.close()
 
         return asyncio.run(main())
 

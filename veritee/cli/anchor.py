@@ -107,12 +107,8 @@ def _with_store(args: argparse.Namespace, job: Callable[[Any, Any], Awaitable[T]
     settings = load_settings(args.config)
 
     async def main() -> T:
-        store = open_store(settings.store)
-        await store.open()
-        try:
+        async with open_store(settings.store) as store:
             return await job(settings, store)
-        finally:
-            await store.close()
 
     return asyncio.run(main())
 

@@ -91,12 +91,8 @@ def _export(args: argparse.Namespace) -> int:
         return BAD_INPUT
 
     async def export() -> Any:
-        store = open_store(settings.store)
-        await store.open()
-        try:
+        async with open_store(settings.store) as store:
             return await export_bundle(store, request)
-        finally:
-            await store.close()
 
     try:
         manifest, files = asyncio.run(export())

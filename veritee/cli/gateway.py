@@ -121,12 +121,8 @@ async def _nothing(_store: Any) -> None:
 
 
 async def _with_store(settings: Settings, job: Any) -> Any:
-    store = open_store(settings.store)
-    await store.open()
-    try:
+    async with open_store(settings.store) as store:
         return await job(store)
-    finally:
-        await store.close()
 
 
 def _add(args: argparse.Namespace) -> int:

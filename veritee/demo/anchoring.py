@@ -59,17 +59,13 @@ class DemoChain:
 
     async def _publish(self, settings: Settings) -> RoundReport:
         policy, roots = load_trust(settings.attestation)  # simulated SNP: no collateral
-        store = open_store(settings.store)
-        await store.open()
-        try:
+        async with open_store(settings.store) as store:
             registrar = Registrar(
                 store=store, registry=self.chain.registry, policy=policy, roots=roots
             )
             report = await Publisher(store=store, chain=self.chain, registrar=registrar).round()
             self.registered += report.registered
             return report
-        finally:
-            await store.close()
 
 
 def start_chain(kind: ChainKind, running: ExitStack) -> DemoChain:

@@ -77,12 +77,8 @@ def _enclave(
 
 
 async def _add_key(url: str, record: ApiKeyRecord) -> None:
-    store = open_store(gateway_settings({"store": {"url": url}}).store)
-    await store.open()
-    try:
+    async with open_store(gateway_settings({"store": {"url": url}}).store) as store:
         await store.add_key(record)
-    finally:
-        await store.close()
 
 
 def _wait_admitted(url: str, key: str, count: int, within: float = 60.0) -> None:
